@@ -1,0 +1,97 @@
+"""One call from a decoded photo to its faces: detect, align, score quality, embed."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from photogen.faces.alignment import ALIGNED_SIZE, align_face
+from photogen.faces.backend import FaceBackend, create_backend
+from photogen.faces.detection import as_rgb
+from photogen.faces.quality import FaceQuality, face_quality
+from photogen.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Face:
+    """One face found in a photo.
+
+    `box` is (x, y, w, h) in the photo's pixels, clipped to the photo; `landmarks` (5x2, float32)
+    are not clipped, so a face cut by the border keeps its true geometry. `embedding` is a unit
+    float32 vector in the space of the backend named by `backend`.
+    """
+
+    box: tuple[int, int, int, int]
+    landmarks: np.ndarray
+    score: float
+    quality: float
+    quality_parts: FaceQuality
+    embedding: np.ndarray
+    backend: str
+
+
+class FaceAnalyzer:
+    """Finds and describes the faces of RGB photos. Build once and reuse: its models load once."""
+
+    def __init__(
+        self,
+        backend: FaceBackend | None = None,
+        *,
+        settings: Settings | None = None,
+        min_face_px: int = 12,
+    ) -> None:
+        self.backend = backend or create_backend(settings=settings)
+        # below this box side YuNet's landmarks (and so the alignment) are noise
+        self.min_face_px = min_face_px
+
+    def load(self) -> None:
+        self.backend.load()
+
+    def analyze(self, image: np.ndarray) -> list[Face]:
+        """Faces in an RGB uint8 photo (EXIF orientation already applied), best detection first.
+
+        Grayscale and RGBA arrays are accepted; any other array raises `PhotogenError`.
+        """
+        # 1. Check inputs
+        rgb = as_rgb(image)
+        height, width = rgb.shape[:2]
+
+        # 2. Detect (the backend works on a resized copy and maps results back to these pixels)
+        detections = [d for d in self.backend.detect(rgb) if min(d.box[2], d.box[3]) >= self.min_face_px]
+        if not detections:
+            return []
+
+        # 3. Align each face from the full-resolution photo
+        crops = np.stack([align_face(rgb, d.landmarks, ALIGNED_SIZE) for d in detections])
+
+        # 4. Score quality and embed all faces of the photo in one batch
+        qualities = [face_quality(d.box, d.landmarks, crop, (height, width)) for d, crop in zip(detections, crops, strict=True)]
+        embeddings = self.backend.embed(crops)
+
+        # 5. Records in the caller's pixels
+        faces = []
+        for detection, quality, embedding in zip(detections, qualities, embeddings, strict=True):
+            faces.append(
+                Face(
+                    box=_clip_box(detection.box, width, height),
+                    landmarks=np.asarray(detection.landmarks, dtype=np.float32),
+                    score=detection.score,
+                    quality=quality.overall,
+                    quality_parts=quality,
+                    embedding=np.asarray(embedding, dtype=np.float32),
+                    backend=self.backend.name,
+                )
+            )
+        logger.debug("found %d faces in a %dx%d photo", len(faces), width, height)
+        return faces
+
+
+def _clip_box(box: tuple[float, float, float, float], width: int, height: int) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
+    x1, y1 = min(width, int(round(x + w))), min(height, int(round(y + h)))
+    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)

@@ -1,0 +1,149 @@
+"""The manifest written beside every export, and its check on load.
+
+An export is trusted only when every file it lists is present with the same size and sha256, no file
+was added, its format version is current and it was made from the source the caller expects. Anything
+else is stale or corrupt: the caller re-exports, it never runs it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+logger = logging.getLogger(__name__)
+
+MANIFEST_NAME = "photogen_manifest.json"
+# Bump when the export layout or graph contract changes (e.g. the identity adapter adds UNet inputs),
+# so exports made by an older photogen are redone rather than fed inputs they do not have.
+EXPORT_FORMAT_VERSION = 1
+Precision = Literal["fp32", "int8", "fp16"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "int8", "fp16")
+
+_VERSIONED_PACKAGES = ("torch", "diffusers", "transformers", "optimum-onnx", "onnx", "onnxruntime")
+
+
+class SourceInfo(BaseModel):
+    """Where the weights of an export came from; two exports of the same source compare equal."""
+
+    kind: Literal["hub", "folder", "checkpoint"]
+    repo: str | None = None
+    revision: str | None = None
+    # sha256 over the source's files (folder) or of the single checkpoint file
+    content_sha256: str | None = None
+    # LCM-LoRA style models are a base plus a LoRA fused before export
+    lora_repo: str | None = None
+    lora_revision: str | None = None
+
+
+class FileEntry(BaseModel):
+    sha256: str
+    size: int
+
+
+class ExportManifest(BaseModel):
+    format_version: int = EXPORT_FORMAT_VERSION
+    model_id: str
+    precision: Precision
+    opset: int
+    source: SourceInfo
+    test_model: bool = False
+    files: dict[str, FileEntry]
+    versions: dict[str, str]
+    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    # free-form facts later features add without a format change (e.g. identity adapter inputs)
+    extra: dict[str, object] = Field(default_factory=dict)
+
+
+class ExportInvalidError(Exception):
+    """An export that must not be run: the reason says what is wrong. Callers re-export."""
+
+
+# (path, size, mtime_ns) -> sha256: hashing a 3 GB UNet takes seconds, so do it once per process
+_hash_memo: dict[tuple[str, int, int], str] = {}
+
+
+def sha256_file(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _hash_memo:
+        h = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 22), b""):
+                h.update(chunk)
+        _hash_memo[key] = h.hexdigest()
+    return _hash_memo[key]
+
+
+def _listed_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
+
+
+def hash_tree(root: Path) -> dict[str, FileEntry]:
+    return {p.relative_to(root).as_posix(): FileEntry(sha256=sha256_file(p), size=p.stat().st_size) for p in _listed_files(root)}
+
+
+def fingerprint_folder(root: Path) -> str:
+    """One sha256 for a folder's content (relative names and file hashes), ignoring timestamps."""
+    h = hashlib.sha256()
+    for rel, entry in hash_tree(root).items():
+        h.update(f"{rel}\0{entry.sha256}\n".encode())
+    return h.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    versions = {}
+    for name in _VERSIONED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "absent"
+    return versions
+
+
+def write_manifest(export_dir: Path, manifest_fields: dict[str, object]) -> ExportManifest:
+    """Hash every file under `export_dir` and write the manifest last (its presence marks a finished export)."""
+    manifest = ExportManifest(files=hash_tree(export_dir), versions=library_versions(), **manifest_fields)  # type: ignore[arg-type]
+    tmp = export_dir / (MANIFEST_NAME + ".tmp")
+    tmp.write_text(manifest.model_dump_json(indent=2))
+    os.replace(tmp, export_dir / MANIFEST_NAME)
+    return manifest
+
+
+def read_manifest(export_dir: Path) -> ExportManifest:
+    path = export_dir / MANIFEST_NAME
+    if not path.exists():
+        raise ExportInvalidError(f"no manifest in {export_dir} (an unfinished or foreign export)")
+    try:
+        return ExportManifest.model_validate_json(path.read_text())
+    except (ValueError, json.JSONDecodeError) as e:
+        raise ExportInvalidError(f"unreadable manifest in {export_dir}: {e}") from e
+
+
+def verify_export(export_dir: Path, expected_source: SourceInfo | None = None) -> ExportManifest:
+    """Return the manifest of a sound export; raise ExportInvalidError saying why it is stale or corrupt."""
+    manifest = read_manifest(export_dir)
+    if manifest.format_version != EXPORT_FORMAT_VERSION:
+        raise ExportInvalidError(f"export format {manifest.format_version}, this photogen makes {EXPORT_FORMAT_VERSION}")
+    if expected_source is not None and manifest.source != expected_source:
+        raise ExportInvalidError(f"stale export: made from {manifest.source}, the source is now {expected_source}")
+    present = {p.relative_to(export_dir).as_posix() for p in _listed_files(export_dir)}
+    if missing := sorted(set(manifest.files) - present):
+        raise ExportInvalidError(f"missing files: {missing}")
+    if extra := sorted(present - set(manifest.files)):
+        raise ExportInvalidError(f"files not in the manifest: {extra}")
+    for rel, entry in manifest.files.items():
+        path = export_dir / rel
+        # the size check is free and catches truncation before hashing gigabytes
+        if path.stat().st_size != entry.size:
+            raise ExportInvalidError(f"{rel}: size {path.stat().st_size}, manifest says {entry.size} (truncated?)")
+        if sha256_file(path) != entry.sha256:
+            raise ExportInvalidError(f"{rel}: sha256 differs from the manifest (corrupt)")
+    return manifest

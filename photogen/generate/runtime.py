@@ -1,0 +1,146 @@
+"""ONNX Runtime sessions: provider choice, thread settings and a cache that frees idle sessions.
+
+Every session photogen runs is built here, so the provider order and thread policy live in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from photogen.errors import PhotogenError
+
+logger = logging.getLogger(__name__)
+
+# Best first. TensorRT builds an engine per shape on first use (minutes), so it is only tried when
+# the caller asks for it; CUDA is the default on NVIDIA, then the platform accelerators, then CPU.
+_PREFERENCE = ("CUDAExecutionProvider", "CoreMLExecutionProvider", "DmlExecutionProvider", "CPUExecutionProvider")
+_WITH_TENSORRT = ("TensorrtExecutionProvider", *_PREFERENCE)
+
+
+class InferenceRunner(Protocol):
+    """The part of an ONNX Runtime session the pipelines use; tests can pass a fake."""
+
+    def run(self, output_names: Sequence[str] | None, input_feed: dict[str, np.ndarray]) -> list[np.ndarray]: ...
+
+    def get_inputs(self) -> list[Any]: ...
+
+    def get_outputs(self) -> list[Any]: ...
+
+
+def choose_providers(available: Sequence[str] | None = None, use_tensorrt: bool = False, device: str = "auto") -> list[str]:
+    """Providers in order of preference among those installed; `device="cpu"` forces CPU."""
+    import onnxruntime as ort
+
+    available = list(available if available is not None else ort.get_available_providers())
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    order = _WITH_TENSORRT if use_tensorrt else _PREFERENCE
+    chosen = [p for p in order if p in available]
+    if device == "gpu" and chosen[:1] == ["CPUExecutionProvider"]:
+        raise PhotogenError("No GPU runtime found: install onnxruntime-gpu (NVIDIA) or run with --device cpu.")
+    return chosen or ["CPUExecutionProvider"]
+
+
+def session_options(threads: int) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    # 0 lets ORT use one thread per physical core; a fixed count avoids contention when the UI also
+    # runs face models beside the diffusion sessions
+    opts.intra_op_num_threads = threads
+    # the diffusion graphs are a single chain of big ops: parallel branches do not pay for their threads
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return opts
+
+
+def build_session(model_path: Path, providers: Sequence[str], threads: int) -> InferenceRunner:
+    import onnxruntime as ort
+
+    if not model_path.exists():
+        raise PhotogenError(f"{model_path} is missing: re-export the model with `photogen models export`.")
+    try:
+        return ort.InferenceSession(str(model_path), sess_options=session_options(threads), providers=list(providers))
+    except Exception as e:  # ORT raises its own Fail/InvalidGraph/RuntimeException types
+        msg = str(e)
+        if "bad_alloc" in msg or "Failed to allocate" in msg:
+            raise PhotogenError(f"Not enough memory to load {model_path.parent.name}: close other apps or use --precision int8.") from e
+        raise PhotogenError(f"ONNX Runtime could not load {model_path}: {msg[:300]}. Re-export with `photogen models export`.") from e
+
+
+@dataclass
+class _Entry:
+    session: InferenceRunner
+    last_used: float
+
+
+class SessionCache:
+    """Builds each session once and reuses it; frees sessions idle for `idle_seconds` or past `max_sessions`.
+
+    Eviction happens on access (no background thread), so an app that is idle for hours keeps its memory
+    until the next request or until `evict_idle()` is called, e.g. from a UI timer.
+    """
+
+    def __init__(self, providers: Sequence[str] | None = None, threads: int = 0, idle_seconds: float = 600.0,
+                 max_sessions: int = 8, builder: Callable[[Path, Sequence[str], int], InferenceRunner] = build_session,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self.providers = list(providers) if providers is not None else choose_providers()
+        self.threads = threads
+        self.idle_seconds = idle_seconds
+        self.max_sessions = max_sessions
+        self._builder = builder
+        self._clock = clock
+        self._entries: OrderedDict[Path, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, model_path: Path) -> InferenceRunner:
+        key = model_path.resolve()
+        with self._lock:
+            now = self._clock()
+            self._evict_idle_locked(now)
+            entry = self._entries.get(key)
+            if entry is None:
+                logger.info("loading %s on %s", key, self.providers[0])
+                entry = _Entry(self._builder(key, self.providers, self.threads), now)
+                self._entries[key] = entry
+            entry.last_used = now
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.max_sessions:
+                evicted, _ = self._entries.popitem(last=False)
+                logger.info("freed session %s (cache full)", evicted)
+            return entry.session
+
+    def evict_idle(self) -> int:
+        with self._lock:
+            return self._evict_idle_locked(self._clock())
+
+    def _evict_idle_locked(self, now: float) -> int:
+        idle = [k for k, e in self._entries.items() if now - e.last_used > self.idle_seconds]
+        for key in idle:
+            del self._entries[key]
+            logger.info("freed idle session %s", key)
+        return len(idle)
+
+    def drop(self, under: Path) -> None:
+        """Forget every session loaded from under `under` (before an export replaces its files)."""
+        root = under.resolve()
+        with self._lock:
+            for key in [k for k in self._entries if k.is_relative_to(root)]:
+                del self._entries[key]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,1 @@
+"""Sources, consent, metadata and the encrypted catalog."""

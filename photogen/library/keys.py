@@ -1,0 +1,196 @@
+"""The data key: where it comes from and how it is checked.
+
+A data directory has one random-free master key. It lives either in the OS keyring (when a real
+one exists) or is derived from the user's passphrase with Argon2id, a memory-hard KDF. Beside the
+data there is only `key.json`: the KDF salt and cost, and an AES-GCM "check" blob that lets us
+tell a wrong passphrase from a right one before anything is opened. The key itself is never
+written to disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import getpass
+import hashlib
+import hmac
+import json
+import logging
+import os
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from photogen.errors import PhotogenError
+from photogen.settings import Settings
+
+log = logging.getLogger(__name__)
+
+KEYRING_SERVICE = "photogen"
+_CHECK_PLAINTEXT = b"photogen key check v1"
+_KEYINFO_VERSION = 1
+
+
+@dataclass(frozen=True)
+class DataKeys:
+    """Subkeys derived from the master key, one per use, so no key does two jobs."""
+
+    catalog: bytes  # SQLCipher raw key
+    files: bytes  # AES-GCM key for blobs
+    names: bytes  # HMAC key that turns logical names into file names that reveal nothing
+
+    @classmethod
+    def from_master(cls, master: bytes) -> DataKeys:
+        def sub(label: bytes) -> bytes:
+            return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"photogen/" + label).derive(master)
+
+        return cls(catalog=sub(b"catalog"), files=sub(b"files"), names=sub(b"names"))
+
+    def blob_name(self, logical: str) -> str:
+        return hmac.new(self.names, logical.encode(), hashlib.sha256).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode())
+
+
+def _real_keyring():
+    """The OS keyring module when a usable backend exists, else None."""
+    try:
+        import keyring
+        from keyring.backends import fail
+
+        backend = keyring.get_keyring()
+    except Exception:  # a broken keyring install must not stop the app; fall back to a passphrase
+        return None
+    if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 0) <= 0:
+        return None
+    return keyring
+
+
+def _derive(passphrase: str, salt: bytes, memory_kib: int, iterations: int) -> bytes:
+    kdf = Argon2id(salt=salt, length=32, iterations=iterations, lanes=1, memory_cost=memory_kib)
+    return kdf.derive(passphrase.encode("utf-8"))
+
+
+def _check_blob(master: bytes) -> str:
+    nonce = os.urandom(12)
+    return _b64(nonce + AESGCM(master).encrypt(nonce, _CHECK_PLAINTEXT, b"check"))
+
+
+def _verify(master: bytes, blob: str) -> bool:
+    raw = _unb64(blob)
+    try:
+        return AESGCM(master).decrypt(raw[:12], raw[12:], b"check") == _CHECK_PLAINTEXT
+    except InvalidTag:
+        return False
+
+
+def _ask_passphrase(confirm: bool) -> str:
+    if not sys.stdin.isatty():
+        raise PhotogenError(
+            "photogen needs a passphrase to unlock its encrypted data: set PHOTOGEN_PASSPHRASE "
+            "or run it in a terminal."
+        )
+    first = getpass.getpass("photogen passphrase: ")
+    if confirm and getpass.getpass("repeat passphrase: ") != first:
+        raise PhotogenError("The two passphrases differ; nothing was created. Try again.")
+    return first
+
+
+def keyinfo_exists(settings: Settings) -> bool:
+    return settings.keyinfo_path.exists()
+
+
+def unlock(settings: Settings, *, create: bool = True) -> DataKeys:
+    """Return the data keys for `settings.home`, creating them on first use.
+
+    Raises PhotogenError for a wrong passphrase without touching any file.
+    """
+    path = settings.keyinfo_path
+    if path.exists():
+        return DataKeys.from_master(_open_existing(settings, path))
+    if not create:
+        raise PhotogenError(f"No photogen data in {settings.home}.")
+    return DataKeys.from_master(_create(settings, path))
+
+
+def _open_existing(settings: Settings, path: Path) -> bytes:
+    try:
+        info = json.loads(path.read_text())
+        method = info["method"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise PhotogenError(f"{path} is damaged ({exc}); photogen cannot unlock this data directory.") from exc
+    if method == "keyring":
+        keyring = _real_keyring()
+        secret = keyring.get_password(KEYRING_SERVICE, info["keyring_user"]) if keyring else None
+        if secret is None:
+            raise PhotogenError(
+                "The key for this data directory is kept in the OS keyring, which is not available "
+                "now. Log in to your desktop session (or unlock the keyring) and try again."
+            )
+        master = _unb64(secret)
+    elif method == "passphrase":
+        phrase = settings.passphrase.get_secret_value() if settings.passphrase else _ask_passphrase(confirm=False)
+        master = _derive(phrase, _unb64(info["salt"]), int(info["memory_kib"]), int(info["iterations"]))
+    else:
+        raise PhotogenError(f"{path} names an unknown key method {method!r}; upgrade photogen.")
+    if not _verify(master, info["check"]):
+        raise PhotogenError("Wrong passphrase: the data stays locked and nothing was changed.")
+    return master
+
+
+def _create(settings: Settings, path: Path) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keyring = _real_keyring() if settings.use_keyring and settings.passphrase is None else None
+    if keyring is not None:
+        master = os.urandom(32)
+        user = f"data-{uuid.uuid4()}"
+        keyring.set_password(KEYRING_SERVICE, user, _b64(master))
+        info = {"version": _KEYINFO_VERSION, "method": "keyring", "keyring_user": user}
+    else:
+        phrase = settings.passphrase.get_secret_value() if settings.passphrase else _ask_passphrase(confirm=True)
+        if not phrase:
+            raise PhotogenError("An empty passphrase would protect nothing; choose one.")
+        salt = os.urandom(16)
+        master = _derive(phrase, salt, settings.kdf_memory_kib, settings.kdf_iterations)
+        info = {
+            "version": _KEYINFO_VERSION,
+            "method": "passphrase",
+            "kdf": "argon2id",
+            "salt": _b64(salt),
+            "memory_kib": settings.kdf_memory_kib,
+            "iterations": settings.kdf_iterations,
+        }
+    info["check"] = _check_blob(master)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(info, indent=2))
+    os.replace(tmp, path)
+    log.info("created a new key (%s) for %s", info["method"], settings.home)
+    return master
+
+
+def forget(settings: Settings) -> None:
+    """Remove the key material for a data directory (used by delete-all)."""
+    path = settings.keyinfo_path
+    try:
+        info = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    if info.get("method") == "keyring":
+        keyring = _real_keyring()
+        if keyring is not None:
+            try:
+                keyring.delete_password(KEYRING_SERVICE, info["keyring_user"])
+            except Exception:  # already gone: the goal is reached
+                pass

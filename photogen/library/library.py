@@ -1,0 +1,84 @@
+"""An opened data directory: settings, keys, the catalog and the encrypted file store."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from photogen.errors import PhotogenError
+from photogen.library import keys
+from photogen.library.blobs import BlobStore
+from photogen.library.catalog import Catalog
+from photogen.settings import Settings
+
+
+@dataclass
+class Library:
+    settings: Settings
+    keys: keys.DataKeys
+    catalog: Catalog
+    blobs: BlobStore
+
+    @property
+    def home(self) -> Path:
+        return self.settings.home
+
+    def put_blob(
+        self,
+        name: str,
+        data: bytes,
+        kind: str,
+        *,
+        photo_id: int | None = None,
+        creation_id: int | None = None,
+        source_id: int | None = None,
+    ) -> None:
+        """Store an encrypted file and record who owns it, so purges and GC find it."""
+        self.blobs.put(name, data)
+        self.catalog.execute(
+            "INSERT OR REPLACE INTO blobs (name, kind, photo_id, creation_id, source_id, size_bytes) VALUES (?, ?, ?, ?, ?, ?)",
+            (name, kind, photo_id, creation_id, source_id, len(data)),
+        )
+
+    def get_blob(self, name: str) -> bytes:
+        return self.blobs.get(name)
+
+    def collect_garbage(self) -> int:
+        """Remove encrypted files no catalog row owns (after a purge, or left by a crash)."""
+        live = {row[0] for row in self.catalog.query("SELECT name FROM blobs")}
+        return self.blobs.collect_garbage(live)
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_library(settings: Settings, *, create: bool = True) -> Library:
+    """Unlock and open the data directory, creating it on first use."""
+    home = settings.home
+    if home.exists() and not home.is_dir():
+        raise PhotogenError(f"{home} is a file, not a data directory; choose another --home.")
+    if not create and not settings.keyinfo_path.exists():
+        raise PhotogenError(f"There is no photogen data in {home}.")
+    data_keys = keys.unlock(settings, create=create)
+    catalog = Catalog(settings.catalog_path, data_keys.catalog)
+    return Library(settings=settings, keys=data_keys, catalog=catalog, blobs=BlobStore(settings.blobs_dir, data_keys))
+
+
+def delete_everything(settings: Settings) -> int:
+    """Remove the whole data directory and its key; returns the bytes removed."""
+    home = settings.home
+    if not home.exists():
+        return 0
+    if not settings.keyinfo_path.exists() and any(home.iterdir()):
+        raise PhotogenError(f"{home} does not look like a photogen data directory; refusing to delete it.")
+    total = sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
+    keys.forget(settings)
+    shutil.rmtree(home)
+    return total

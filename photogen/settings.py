@@ -1,0 +1,42 @@
+"""One typed settings object: every knob has a default and can be overridden by `PHOTOGEN_*`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_home() -> Path:
+    return Path(platformdirs.user_data_dir("photogen", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PHOTOGEN_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Data directory: catalog and encrypted files.")
+    passphrase: SecretStr | None = Field(default=None, description="Passphrase for headless use when no OS keyring exists.")
+    use_keyring: bool = Field(default=True, description="Keep the key in the OS keyring when a real one exists.")
+    # Argon2id cost for a new data directory; an existing one keeps the cost it was made with.
+    kdf_memory_kib: int = 64 * 1024
+    kdf_iterations: int = 3
+    max_image_pixels: int = 120_000_000
+    thumbnail_size: int = 512
+    # decoding releases the GIL, so a couple of threads overlap file reads and JPEG decoding
+    index_threads: int = 2
+    models_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "exported_models")
+    onnx_threads: int = 0  # 0: let ONNX Runtime pick (one per physical core)
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.home / "catalog.db"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.home / "blobs"
+
+    @property
+    def keyinfo_path(self) -> Path:
+        return self.home / "key.json"

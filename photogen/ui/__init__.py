@@ -1,0 +1,1 @@
+"""The Gradio app: one module a tab, each calling into photogen and holding no logic of its own."""
