@@ -116,6 +116,10 @@ def sources_revoke(name: str) -> None:
     typer.echo(f"Revoked {name}: {removed} photo(s) and everything derived from them deleted.")
 
 
+# ---- sources: google (Takeout and the Photos Picker) ----------------------------------------
+# ---- end sources: google ----------------------------------------------------------------------
+
+
 # ---- albums -----------------------------------------------------------------------------------
 
 

@@ -69,7 +69,9 @@ class FaceAnalyzer:
         crops = np.stack([align_face(rgb, d.landmarks, ALIGNED_SIZE) for d in detections])
 
         # 4. Score quality and embed all faces of the photo in one batch
-        qualities = [face_quality(d.box, d.landmarks, crop, (height, width)) for d, crop in zip(detections, crops, strict=True)]
+        qualities = [
+            face_quality(d.box, d.landmarks, crop, (height, width)) for d, crop in zip(detections, crops, strict=True)
+        ]
         embeddings = self.backend.embed(crops)
 
         # 5. Records in the caller's pixels

@@ -95,7 +95,9 @@ class InsightFaceBackend:
         # same knob as the default backend: 0 lets ONNX Runtime use one thread per physical core
         options.intra_op_num_threads = max(0, self.intra_op_threads)
         providers = preferred_providers()
-        detector = model_zoo.get_model(str(self.model_dir / DETECTOR_FILE), providers=providers, session_options=options)
+        detector = model_zoo.get_model(
+            str(self.model_dir / DETECTOR_FILE), providers=providers, session_options=options
+        )
         recognizer = model_zoo.get_model(
             str(self.model_dir / RECOGNIZER_FILE), providers=providers, session_options=options
         )

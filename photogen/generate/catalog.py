@@ -146,10 +146,14 @@ def get_model_spec(model_id: str) -> ModelSpec:
         if spec.id == model_id:
             return spec
     known = ", ".join(s.id for s in CATALOG)
-    raise PhotogenError(f"Unknown model '{model_id}'. Known models: {known}; or import your own with `photogen models import PATH`.")
+    raise PhotogenError(
+        f"Unknown model '{model_id}'. Known models: {known}; or import your own with `photogen models import PATH`."
+    )
 
 
-def imported_spec(model_id: str, kind: ModelKind = "lcm-lora", base: Literal["sd15", "sd21", "tiny"] = "sd15") -> ModelSpec:
+def imported_spec(
+    model_id: str, kind: ModelKind = "lcm-lora", base: Literal["sd15", "sd21", "tiny"] = "sd15"
+) -> ModelSpec:
     """A spec for a model the user imported: settings of an SD 1.5 few-step model unless it is a test model."""
     if base == "tiny":
         return ModelSpec(**{**get_model_spec("tiny-test").__dict__, "id": model_id})

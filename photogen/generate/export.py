@@ -157,7 +157,9 @@ def _optimum_export(installed: InstalledModel, out: Path, settings: Settings, ho
                 fn_get_submodels=hooks.fn_get_submodels,
             )
         except (OSError, ValueError, RuntimeError) as e:
-            raise PhotogenError(f"Export of {installed.spec.id} to ONNX failed: {e}. Re-import or re-download the model.") from e
+            raise PhotogenError(
+                f"Export of {installed.spec.id} to ONNX failed: {e}. Re-import or re-download the model."
+            ) from e
 
 
 def _prepared_pipeline_dir(installed: InstalledModel, tmp: Path, settings: Settings, hooks: ExportHooks) -> Path:
@@ -183,7 +185,9 @@ def _save_onnx(model: Any, path: Path) -> None:
     if data_file.exists():
         data_file.unlink()
     if model.ByteSize() > _EXTERNAL_DATA_BYTES:
-        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data_file.name)
+        onnx.save_model(
+            model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data_file.name
+        )
     else:
         onnx.save_model(model, str(path))
 
@@ -213,7 +217,9 @@ def convert_to_fp16(model_path: Path) -> None:
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
     model = onnx.load(str(model_path), load_external_data=True)
-    model = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=model.ByteSize() > _EXTERNAL_DATA_BYTES)
+    model = convert_float_to_float16(
+        model, keep_io_types=True, disable_shape_infer=model.ByteSize() > _EXTERNAL_DATA_BYTES
+    )
     _save_onnx(model, model_path)
 
 

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import os
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Literal
@@ -57,7 +57,7 @@ class ExportManifest(BaseModel):
     test_model: bool = False
     files: dict[str, FileEntry]
     versions: dict[str, str]
-    created_at: str = Field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     # free-form facts later features add without a format change (e.g. identity adapter inputs)
     extra: dict[str, object] = Field(default_factory=dict)
 
@@ -87,7 +87,10 @@ def _listed_files(root: Path) -> list[Path]:
 
 
 def hash_tree(root: Path) -> dict[str, FileEntry]:
-    return {p.relative_to(root).as_posix(): FileEntry(sha256=sha256_file(p), size=p.stat().st_size) for p in _listed_files(root)}
+    return {
+        p.relative_to(root).as_posix(): FileEntry(sha256=sha256_file(p), size=p.stat().st_size)
+        for p in _listed_files(root)
+    }
 
 
 def fingerprint_folder(root: Path) -> str:
@@ -131,7 +134,9 @@ def verify_export(export_dir: Path, expected_source: SourceInfo | None = None) -
     """Return the manifest of a sound export; raise ExportInvalidError saying why it is stale or corrupt."""
     manifest = read_manifest(export_dir)
     if manifest.format_version != EXPORT_FORMAT_VERSION:
-        raise ExportInvalidError(f"export format {manifest.format_version}, this photogen makes {EXPORT_FORMAT_VERSION}")
+        raise ExportInvalidError(
+            f"export format {manifest.format_version}, this photogen makes {EXPORT_FORMAT_VERSION}"
+        )
     if expected_source is not None and manifest.source != expected_source:
         raise ExportInvalidError(f"stale export: made from {manifest.source}, the source is now {expected_source}")
     present = {p.relative_to(export_dir).as_posix() for p in _listed_files(export_dir)}

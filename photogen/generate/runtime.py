@@ -36,7 +36,9 @@ class InferenceRunner(Protocol):
     def get_outputs(self) -> list[Any]: ...
 
 
-def choose_providers(available: Sequence[str] | None = None, use_tensorrt: bool = False, device: str = "auto") -> list[str]:
+def choose_providers(
+    available: Sequence[str] | None = None, use_tensorrt: bool = False, device: str = "auto"
+) -> list[str]:
     """Providers in order of preference among those installed; `device="cpu"` forces CPU."""
     import onnxruntime as ort
 
@@ -74,8 +76,12 @@ def build_session(model_path: Path, providers: Sequence[str], threads: int) -> I
     except Exception as e:  # ORT raises its own Fail/InvalidGraph/RuntimeException types
         msg = str(e)
         if "bad_alloc" in msg or "Failed to allocate" in msg:
-            raise PhotogenError(f"Not enough memory to load {model_path.parent.name}: close other apps or use --precision int8.") from e
-        raise PhotogenError(f"ONNX Runtime could not load {model_path}: {msg[:300]}. Re-export with `photogen models export`.") from e
+            raise PhotogenError(
+                f"Not enough memory to load {model_path.parent.name}: close other apps or use --precision int8."
+            ) from e
+        raise PhotogenError(
+            f"ONNX Runtime could not load {model_path}: {msg[:300]}. Re-export with `photogen models export`."
+        ) from e
 
 
 @dataclass

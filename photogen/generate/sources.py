@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,10 @@ def is_license_accepted(spec: ModelSpec, settings: Settings) -> bool:
 
 def record_license_acceptance(spec: ModelSpec, settings: Settings) -> None:
     records = accepted_licenses(settings)
-    records[spec.id] = {"license": spec.license.id, "accepted_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    records[spec.id] = {
+        "license": spec.license.id,
+        "accepted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     _write_json_atomic(_licenses_path(settings), records)
 
 
@@ -107,7 +110,7 @@ def installed_model(model_id: str, settings: Settings) -> InstalledModel:
             spec = get_model_spec(model_id)
             size = f" ({spec.download_bytes / 1e9:.1f} GB)" if spec.download_bytes else ""
             how = (
-                f"`photogen models create-tiny DIR` builds it"
+                "`photogen models create-tiny DIR` builds it"
                 if spec.kind == "test"
                 else f"run `photogen models download {model_id}`{size}, or `photogen models import PATH --name {model_id}`"
             )
@@ -117,7 +120,9 @@ def installed_model(model_id: str, settings: Settings) -> InstalledModel:
     record = json.loads(record_path.read_text())
     source_dir = Path(record["source_dir"])
     if not (source_dir / "model_index.json").exists():
-        raise PhotogenError(f"Model '{model_id}' was installed from {source_dir}, which is gone. Import or download it again.")
+        raise PhotogenError(
+            f"Model '{model_id}' was installed from {source_dir}, which is gone. Import or download it again."
+        )
     try:
         spec = get_model_spec(model_id)
     except PhotogenError:
@@ -163,9 +168,13 @@ def _snapshot(repo: str, revision: str, cache_dir: Path, allow_patterns: list[st
             tqdm_class=_tqdm_forwarding(progress, repo),
         )
     except GatedRepoError as e:
-        raise PhotogenError(f"{repo} asks you to accept its terms on huggingface.co first, then log in with `hf auth login`. ({e})") from e
+        raise PhotogenError(
+            f"{repo} asks you to accept its terms on huggingface.co first, then log in with `hf auth login`. ({e})"
+        ) from e
     except RepositoryNotFoundError as e:
-        raise PhotogenError(f"The hub has no model {repo}@{revision}; check the name, or import the weights you have.") from e
+        raise PhotogenError(
+            f"The hub has no model {repo}@{revision}; check the name, or import the weights you have."
+        ) from e
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ConnectionError) as e:
         raise PhotogenError(
             f"Could not download {repo} from the Hugging Face hub: it cannot be reached ({type(e).__name__}). "
@@ -186,10 +195,14 @@ def download_model(model_id: str, settings: Settings, accept_license: LicensePro
     base_dir = _snapshot(spec.hf_repo, spec.revision or "main", cache, list(spec.allow_patterns), endpoint, progress)
     lora_revision = None
     if spec.lora_repo:
-        lora_dir = _snapshot(spec.lora_repo, spec.lora_revision or "main", cache, ["*.safetensors", "*.json"], endpoint, progress)
+        lora_dir = _snapshot(
+            spec.lora_repo, spec.lora_revision or "main", cache, ["*.safetensors", "*.json"], endpoint, progress
+        )
         lora_revision = lora_dir.name
     # snapshot folders are named by the commit they hold: record that, not the branch name
-    source = SourceInfo(kind="hub", repo=spec.hf_repo, revision=base_dir.name, lora_repo=spec.lora_repo, lora_revision=lora_revision)
+    source = SourceInfo(
+        kind="hub", repo=spec.hf_repo, revision=base_dir.name, lora_repo=spec.lora_repo, lora_revision=lora_revision
+    )
     return _write_record(model_id, base_dir, source, spec.base, settings)
 
 
@@ -214,7 +227,9 @@ def import_model(path: str | Path, settings: Settings, model_id: str | None = No
         return _import_folder(src, model_id, settings)
     if src.suffix == ".safetensors":
         return _import_checkpoint(src, model_id, settings)
-    raise PhotogenError(f"{src.name} is neither a diffusers folder nor a .safetensors file (.ckpt pickles are not loaded: they can run code).")
+    raise PhotogenError(
+        f"{src.name} is neither a diffusers folder nor a .safetensors file (.ckpt pickles are not loaded: they can run code)."
+    )
 
 
 def _import_folder(src: Path, model_id: str, settings: Settings) -> InstalledModel:
@@ -223,7 +238,9 @@ def _import_folder(src: Path, model_id: str, settings: Settings) -> InstalledMod
         raise PhotogenError(f"{src} has no model_index.json: it is not a diffusers pipeline folder.")
     missing = [c for c in _REQUIRED_COMPONENTS if not (src / c).is_dir()]
     if missing:
-        raise PhotogenError(f"{src} lacks {', '.join(missing)}: a Stable Diffusion pipeline folder has {', '.join(_REQUIRED_COMPONENTS)}.")
+        raise PhotogenError(
+            f"{src} lacks {', '.join(missing)}: a Stable Diffusion pipeline folder has {', '.join(_REQUIRED_COMPONENTS)}."
+        )
     logger.info("hashing %s to recognise later changes", src)
     source = SourceInfo(kind="folder", content_sha256=fingerprint_folder(src))
     base = "tiny" if is_test_model(src) else "sd15"
@@ -239,7 +256,9 @@ def _import_checkpoint(src: Path, model_id: str, settings: Settings) -> Installe
     except Exception as e:  # safetensors raises its own error types for a bad header
         raise PhotogenError(f"{src.name} is not a readable .safetensors file ({e}).") from e
     if not any(k.startswith("model.diffusion_model.") for k in keys):
-        raise PhotogenError(f"{src.name} is not a single-file Stable Diffusion checkpoint (no model.diffusion_model.* weights).")
+        raise PhotogenError(
+            f"{src.name} is not a single-file Stable Diffusion checkpoint (no model.diffusion_model.* weights)."
+        )
 
     from diffusers import StableDiffusionPipeline
 

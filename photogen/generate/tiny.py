@@ -7,10 +7,12 @@ a real model. Everything made with it is labeled a test model (model_index.json 
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import logging
-from importlib import resources
 from pathlib import Path
+
+from photogen.errors import PhotogenError
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +40,11 @@ def _bytes_to_unicode() -> dict[int, str]:
 
 def write_clip_tokenizer(out_dir: Path) -> Path:
     """Write a real CLIP BPE tokenizer (vocab.json, merges.txt) from the vocabulary open-clip-torch ships."""
-    bpe = resources.files("open_clip").joinpath("bpe_simple_vocab_16e6.txt.gz").read_bytes()
+    # find the file without importing open_clip, whose import pulls in torchvision and model code
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None or not spec.submodule_search_locations:
+        raise PhotogenError("open-clip-torch is not installed; it ships the CLIP vocabulary the test model needs.")
+    bpe = (Path(next(iter(spec.submodule_search_locations))) / "bpe_simple_vocab_16e6.txt.gz").read_bytes()
     lines = gzip.decompress(bpe).decode("utf-8").split("\n")
     merges = [tuple(line.split()) for line in lines[1 : _CLIP_MERGES + 1]]
     alphabet = list(_bytes_to_unicode().values())
@@ -48,9 +54,18 @@ def write_clip_tokenizer(out_dir: Path) -> Path:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "vocab.json").write_text(json.dumps({t: i for i, t in enumerate(tokens)}, ensure_ascii=False))
-    (out_dir / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n", encoding="utf-8")
+    (out_dir / "merges.txt").write_text(
+        "#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n", encoding="utf-8"
+    )
     (out_dir / "special_tokens_map.json").write_text(
-        json.dumps({"bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"})
+        json.dumps(
+            {
+                "bos_token": "<|startoftext|>",
+                "eos_token": "<|endoftext|>",
+                "unk_token": "<|endoftext|>",
+                "pad_token": "<|endoftext|>",
+            }
+        )
     )
     (out_dir / "tokenizer_config.json").write_text(
         json.dumps(
@@ -121,8 +136,12 @@ def create_tiny_pipeline(out_dir: str | Path, seed: int = 0) -> Path:
         )
     )
     scheduler = LCMScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000, set_alpha_to_one=True,
-        steps_offset=1
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        num_train_timesteps=1000,
+        set_alpha_to_one=True,
+        steps_offset=1,
     )
     tok_dir = write_clip_tokenizer(out / "_tokenizer_src")
     tokenizer = CLIPTokenizer.from_pretrained(tok_dir)

@@ -169,6 +169,7 @@ class Catalog:
         # Gradio calls handlers from worker threads; one connection guarded by a lock keeps it simple
         self._conn = sqlcipher3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
+        self._closed = False
         self._conn.row_factory = sqlcipher3.Row
         try:
             self._conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
@@ -247,6 +248,9 @@ class Catalog:
 
     def close(self) -> None:
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             try:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:

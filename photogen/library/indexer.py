@@ -132,7 +132,7 @@ def index_library(library: Library, progress: Progress | None = None) -> IndexRe
         results = _bounded_map(
             pool, lambda item: _analyse(item[0], item[2], settings.max_image_pixels, settings.thumbnail_size), todo
         )
-        for done, ((source, album_id, file), analysis) in enumerate(zip(todo, results), start=1):
+        for done, ((source, album_id, file), analysis) in enumerate(zip(todo, results, strict=True), start=1):
             if analysis.reason is not None:
                 _record_skip(cat, album_id, file, analysis.reason)
                 report.skipped.append(SkippedFile(source.display_path(file.rel_path), analysis.reason))

@@ -71,7 +71,7 @@ def _real_keyring():
         from keyring.backends import fail
 
         backend = keyring.get_keyring()
-    except Exception:  # a broken keyring install must not stop the app; fall back to a passphrase
+    except Exception:  # noqa: BLE001 - a broken keyring install must not stop the app; fall back to a passphrase
         return None
     if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 0) <= 0:
         return None
@@ -192,5 +192,5 @@ def forget(settings: Settings) -> None:
         if keyring is not None:
             try:
                 keyring.delete_password(KEYRING_SERVICE, info["keyring_user"])
-            except Exception:  # already gone: the goal is reached
+            except Exception:  # noqa: BLE001 - already gone: the goal is reached
                 pass

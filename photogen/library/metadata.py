@@ -194,6 +194,9 @@ def read_metadata(img: Image.Image, file_mtime: float | None = None) -> PhotoMet
         taken = parse_exif_datetime(tags.get(date_tag))
         if taken is not None:
             source = label
+            subsec = _text(tags.get(subsec_tag), 9)
+            if subsec and subsec.isdigit():
+                taken = taken.replace(microsecond=int(subsec[:6].ljust(6, "0")))
             offset = parse_offset(tags.get(offset_tag))
             if offset is None and gps_time is not None:
                 offset = _offset_from_gps(taken, gps_time)
