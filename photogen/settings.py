@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -28,6 +29,8 @@ class Settings(BaseSettings):
     index_threads: int = 2
     models_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "exported_models")
     onnx_threads: int = 0  # 0: let ONNX Runtime pick (one per physical core)
+    # Hugging Face Spaces set SPACE_ID; there every visitor gets a private, in-memory session
+    space_mode: bool = Field(default_factory=lambda: bool(os.environ.get("SPACE_ID")))
 
     @property
     def catalog_path(self) -> Path:

@@ -160,6 +160,7 @@ def revoke_album(library: Library, name: str) -> AlbumInfo:
     with cat.tx():
         cat.execute("DELETE FROM grants WHERE album_id = ?", (album.id,))
         purged = _forget_album_contents(cat, [album.id])
+        _forget_album_copies(cat, album.id)
         cat.audit("album.revoke", album.qualified_name, photos_removed=purged)
     _after_purge(library)
     return album
@@ -205,6 +206,20 @@ def exclude_photo(library: Library, photo_id: int) -> None:
         cat.execute("DELETE FROM photo_names WHERE photo_id = ?", (photo_id,))
         cat.audit("photo.exclude", str(photo_id))
     _after_purge(library)
+
+
+def _forget_album_copies(cat: Catalog, album_id: int) -> None:
+    """Sources that hold their own copies of photos (uploads, Picker downloads) drop the album's copies."""
+    row = cat.one("SELECT a.key, s.id AS source_id, s.kind FROM albums a JOIN sources s ON s.id = a.source_id WHERE a.id = ?", (album_id,))
+    if row is not None and row["kind"] in COPYING_KINDS:
+        prefix = f"{COPYING_KINDS[row['kind']]}:{row['source_id']}:{row['key']}/"
+        cat.execute(
+            "DELETE FROM blobs WHERE source_id = ? AND substr(name, 1, ?) = ?", (row["source_id"], len(prefix), prefix)
+        )
+
+
+# kind -> blob name prefix of the copies it keeps, named "<prefix>:<source id>:<album key>/<file>"
+COPYING_KINDS: dict[str, str] = {"upload": "upload"}
 
 
 def _forget_album_contents(cat: Catalog, album_ids: Iterable[int]) -> int:

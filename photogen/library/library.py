@@ -49,6 +49,18 @@ class Library:
         live = {row[0] for row in self.catalog.query("SELECT name FROM blobs")}
         return self.blobs.collect_garbage(live)
 
+    def wipe(self) -> None:
+        """Delete everything stored, keeping an empty, still-unlocked library (the app's "delete everything")."""
+
+        cat = self.catalog
+        with cat.tx():
+            for table in ("creation_sources", "creations", "faces", "people", "photo_names", "photo_files", "skipped", "blobs", "photos", "tokens", "grants", "albums", "sources", "audit_log"):
+                cat.execute(f"DELETE FROM {table}")
+            cat.audit("delete-all", None)
+        self.collect_garbage()
+        cat.checkpoint()
+        cat.execute("VACUUM")
+
     def close(self) -> None:
         self.catalog.close()
 

@@ -1,4 +1,4 @@
-"""Build and launch the photogen app."""
+"""Build and launch the photogen app: tabs in a Blocks, per-visitor state in gr.State."""
 
 from __future__ import annotations
 
@@ -7,22 +7,37 @@ import logging
 import os
 import secrets
 import shutil
+import socket
 import tempfile
 
 import gradio as gr
 
 from photogen.errors import PhotogenError
-from photogen.library.library import Library, open_library
+from photogen.library.library import open_library
 from photogen.settings import Settings
-from photogen.ui import library_tab
+from photogen.ui import connect_tab, library_tab, privacy_tab
+from photogen.ui.session import SessionFactory, close_session
 
 log = logging.getLogger(__name__)
 
+SHARE_USER = "photogen"
 
-def build_app(library: Library) -> gr.Blocks:
+
+def build_app(factory: SessionFactory) -> gr.Blocks:
     with gr.Blocks(title="photogen", analytics_enabled=False) as demo:
-        gr.Markdown("# photogen\nYour photos, your people, made into new pictures on this machine. Nothing leaves it.")
-        library_tab.build(library)
+        gr.Markdown("# photogen\nYour photos, your people, made into new pictures on this computer. Nothing leaves it.")
+        if factory.space_mode:
+            gr.Markdown("*This is a private session: your uploads live in memory, encrypted, and vanish when you leave.*")
+        # one session per browser tab; in a Space, closing it deletes the visitor's data
+        session = gr.State(delete_callback=close_session, time_to_live=6 * 3600)
+        hooks = [
+            connect_tab.build(session, factory.space_mode),
+            library_tab.build(session),
+            privacy_tab.build(session),
+        ]
+        loaded = demo.load(factory.open, outputs=session)
+        for fn, outputs in hooks:
+            loaded = loaded.then(fn, inputs=session, outputs=outputs)
     return demo
 
 
@@ -34,22 +49,40 @@ def _private_temp_dir() -> str:
     return path
 
 
+def _online() -> bool:
+    try:
+        socket.create_connection(("api.gradio.app", 443), timeout=3).close()
+    except OSError:
+        return False
+    return True
+
+
+def share_auth(password: str | None) -> tuple[str, str]:
+    """Credentials for a share link: the user's password, or a strong generated one."""
+    return SHARE_USER, password or secrets.token_urlsafe(12)
+
+
 def launch(settings: Settings, *, port: int = 7860, share: bool = False, password: str | None = None) -> None:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no calls home
-    os.environ["GRADIO_TEMP_DIR"] = _private_temp_dir()
-    library = open_library(settings)
+    os.environ.setdefault("GRADIO_TEMP_DIR", _private_temp_dir())
     auth = None
     if share:
+        if not _online():
+            raise PhotogenError("A share link needs the internet, and this computer is offline. Run without --share.")
+        auth = share_auth(password)
         if not password:
-            password = secrets.token_urlsafe(12)
-            print(f"Share link password (user 'photogen'): {password}")  # noqa: T201 - the user must see it
-        auth = ("photogen", password)
-    demo = build_app(library)
+            print(f"Share link login: user {auth[0]!r}, password {auth[1]!r}")  # noqa: T201 - the user must see it
+    shared = None if settings.space_mode else open_library(settings)  # unlock (and ask) before serving
+    demo = build_app(SessionFactory(settings, shared))
     try:
-        demo.launch(server_name="127.0.0.1", server_port=port, share=share, auth=auth, show_error=False)
-    except Exception as exc:  # noqa: BLE001 - e.g. the share tunnel cannot be reached offline
-        if share:
-            raise PhotogenError(f"Could not open a share link (offline?): {exc}") from exc
-        raise
+        demo.queue(default_concurrency_limit=4).launch(
+            server_name="0.0.0.0" if settings.space_mode else "127.0.0.1",  # a Space must listen on its container port
+            server_port=port,
+            share=share,
+            auth=auth,
+            show_error=False,
+            footer_links=[],
+        )
     finally:
-        library.close()
+        if shared is not None:
+            shared.close()

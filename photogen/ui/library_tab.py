@@ -1,4 +1,4 @@
-"""Library tab: albums with their grant state and photo counts, and the metadata of a chosen photo."""
+"""Library tab: albums with their grant state and photo counts, and what photogen knows of each photo."""
 
 from __future__ import annotations
 
@@ -8,16 +8,22 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from photogen.errors import PhotogenError
 from photogen.library.consent import list_albums
 from photogen.library.library import Library
 from photogen.library.photos import get_photo, list_photos, thumbnail_bytes
+from photogen.ui.common import readable_errors, require
+from photogen.ui.session import UISession
 
 ALBUM_COLUMNS = ["Album", "Source", "Allowed", "Photos"]
+PHOTO_COLUMNS = ["ID", "Taken", "Place", "Camera", "Album"]
 
 
 def album_rows(library: Library) -> list[list[Any]]:
     return [[a.name, a.source, "yes" if a.allowed else "no", a.photo_count] for a in list_albums(library)]
+
+
+def photo_rows(library: Library) -> list[list[Any]]:
+    return [[p.id, p.taken_at or "", p.place or "", p.camera or "", p.album] for p in list_photos(library)]
 
 
 def photo_choices(library: Library) -> list[tuple[str, int]]:
@@ -27,27 +33,68 @@ def photo_choices(library: Library) -> list[tuple[str, int]]:
 def photo_details(library: Library, photo_id: int | None) -> tuple[Image.Image | None, dict[str, Any]]:
     if photo_id is None:
         return None, {}
-    try:
-        record = get_photo(library, int(photo_id))
-        image = Image.open(io.BytesIO(thumbnail_bytes(library, int(photo_id))))
-    except PhotogenError as exc:
-        raise gr.Error(str(exc)) from exc
+    record = get_photo(library, int(photo_id))
+    image = Image.open(io.BytesIO(thumbnail_bytes(library, int(photo_id))))
     return image, record.as_dict()
 
 
-def build(library: Library) -> None:
+def map_points(library: Library) -> list[dict[str, Any]]:
+    """Where photos were taken: one point per place, with a count (for the map)."""
+    points: dict[str, dict[str, Any]] = {}
+    for p in list_photos(library):
+        if p.latitude is None or p.longitude is None:
+            continue
+        key = p.place or f"{p.latitude:.2f},{p.longitude:.2f}"
+        point = points.setdefault(key, {"place": key, "latitude": p.latitude, "longitude": p.longitude, "photos": 0})
+        point["photos"] += 1
+    return sorted(points.values(), key=lambda x: -x["photos"])
+
+
+def timeline(library: Library) -> list[list[Any]]:
+    """Photos per month, oldest first."""
+    months: dict[str, int] = {}
+    for p in list_photos(library):
+        if p.taken_at:
+            months[p.taken_at[:7]] = months.get(p.taken_at[:7], 0) + 1
+    return [[m, n] for m, n in sorted(months.items())]
+
+
+def build(session: gr.State) -> tuple[Any, list[Any]]:
     with gr.Tab("Library"):
-        gr.Markdown("Albums you connected, whether photogen may use them, and what it knows about each photo.")
-        albums = gr.Dataframe(headers=ALBUM_COLUMNS, value=lambda: album_rows(library), interactive=False, label="Albums")
+        gr.Markdown("The albums you connected, whether photogen may use them, and what it knows about each photo.")
+        refresh = gr.Button("Refresh", size="sm")
+        albums = gr.Dataframe(headers=ALBUM_COLUMNS, interactive=False, label="Albums")
         with gr.Row():
-            picker = gr.Dropdown(choices=photo_choices(library), label="Photo", interactive=True)
-            refresh = gr.Button("Refresh", scale=0)
-        with gr.Row():
-            thumb = gr.Image(label="Thumbnail", interactive=False, type="pil", height=320)
-            meta = gr.JSON(label="Metadata")
-        picker.change(lambda pid: photo_details(library, pid), inputs=picker, outputs=[thumb, meta])
+            with gr.Column(scale=3):
+                photos = gr.Dataframe(headers=PHOTO_COLUMNS, interactive=False, label="Photos (select a row)")
+            with gr.Column(scale=2):
+                thumb = gr.Image(label="Photo", interactive=False, type="pil", height=300)
+                meta = gr.JSON(label="Metadata")
+        with gr.Accordion("Where and when", open=False):
+            places = gr.Dataframe(headers=["Place", "Latitude", "Longitude", "Photos"], interactive=False, label="Places")
+            months = gr.BarPlot(x="Month", y="Photos", label="Photos per month") if hasattr(gr, "BarPlot") else gr.Dataframe()
 
-        def _refresh() -> tuple[list[list[Any]], Any]:
-            return album_rows(library), gr.Dropdown(choices=photo_choices(library))
+        @readable_errors
+        def _refresh(s: UISession) -> tuple[Any, ...]:
+            lib = require(s).library
+            import pandas as pd
 
-        refresh.click(_refresh, outputs=[albums, picker])
+            return (
+                album_rows(lib),
+                photo_rows(lib),
+                [[p["place"], round(p["latitude"], 4), round(p["longitude"], 4), p["photos"]] for p in map_points(lib)],
+                pd.DataFrame(timeline(lib), columns=["Month", "Photos"]),
+            )
+
+        @readable_errors
+        def _select(s: UISession, evt: gr.SelectData) -> tuple[Any, Any]:
+            lib = require(s).library
+            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            rows = photo_rows(lib)
+            if row is None or row >= len(rows):
+                return None, {}
+            return photo_details(lib, rows[row][0])
+
+        refresh.click(_refresh, inputs=session, outputs=[albums, photos, places, months])
+        photos.select(_select, inputs=session, outputs=[thumb, meta])
+    return _refresh, [albums, photos, places, months]

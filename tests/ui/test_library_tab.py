@@ -39,16 +39,27 @@ def test_photo_details_show_metadata_and_thumbnail(library, tmp_path: Path) -> N
 
 
 def test_unknown_photo_is_a_readable_error(library) -> None:
+    from photogen.ui.common import readable_errors
+
     try:
-        library_tab.photo_details(library, 12345)
+        readable_errors(library_tab.photo_details)(library, 12345)
     except gr.Error as exc:
         assert "No photo with id 12345" in str(exc)
     else:
         raise AssertionError("expected a readable error")
 
 
-def test_build_app_is_a_blocks(library) -> None:
-    assert isinstance(build_app(library), gr.Blocks)
+def test_map_and_timeline(library, tmp_path: Path) -> None:
+    _library_with_photos(library, tmp_path)
+    (point,) = library_tab.map_points(library)
+    assert point["place"].startswith("Rome") and point["photos"] == 1
+    assert library_tab.timeline(library) == [["2019-05", 1]]
+
+
+def test_build_app_is_a_blocks(library, settings) -> None:
+    from photogen.ui.session import SessionFactory
+
+    assert isinstance(build_app(SessionFactory(settings, library)), gr.Blocks)
 
 
 def _free_port() -> int:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 # dependency of one kind (say, Google's OAuth libraries) never stops the others
 SOURCE_KINDS: dict[str, str] = {
     "folder": "photogen.library.sources.registry:_open_folder",
+    "upload": "photogen.library.sources.registry:_open_upload",
 }
 
 
@@ -24,6 +25,12 @@ def _open_folder(library: Library, row: Any) -> PhotoSource:
     from photogen.library.sources.folder import FolderSource
 
     return FolderSource(Path(row["location"]), row["name"])
+
+
+def _open_upload(library: Library, row: Any) -> PhotoSource:
+    from photogen.library.sources.upload import UploadSource
+
+    return UploadSource(library, row)
 
 
 def open_source(library: Library, row: Any) -> PhotoSource:

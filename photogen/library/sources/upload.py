@@ -1,0 +1,90 @@
+"""Uploads: photos handed to photogen directly (the UI's upload box, a Space visitor's files).
+
+The uploaded bytes are stored as encrypted blobs owned by the source, so revoking the source or
+the album deletes them with everything else. Each upload batch names its album.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from photogen.errors import PhotogenError
+from photogen.library.sources import AlbumRef, FileRef, printable_path
+
+if TYPE_CHECKING:
+    from photogen.library.library import Library
+
+UPLOADS_SOURCE = "Uploads"
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+
+def _blob_name(source_id: int, rel_path: str) -> str:
+    return f"upload:{source_id}:{rel_path}"
+
+
+class UploadSource:
+    kind = "upload"
+
+    def __init__(self, library: Library, row: Any) -> None:
+        self._library = library
+        self._source_id = int(row["id"])
+
+    def _entries(self) -> list[tuple[str, int]]:
+        prefix = _blob_name(self._source_id, "")
+        rows = self._library.catalog.query(
+            "SELECT name, size_bytes FROM blobs WHERE kind = 'upload' AND source_id = ? ORDER BY name", (self._source_id,)
+        )
+        return [(r["name"][len(prefix):], r["size_bytes"]) for r in rows]
+
+    def albums(self) -> list[AlbumRef]:
+        names = sorted({rel.split("/", 1)[0] for rel, _ in self._entries()})
+        return [AlbumRef(key=n, name=n) for n in names]
+
+    def files(self, album: AlbumRef) -> Iterator[FileRef]:
+        for rel, size in self._entries():
+            if rel.split("/", 1)[0] == album.key:
+                # uploads never change in place: a stable fake mtime keeps rescans incremental
+                yield FileRef(rel_path=rel, size_bytes=size, mtime_ns=1)
+
+    def read(self, rel_path: str) -> bytes:
+        return self._library.get_blob(_blob_name(self._source_id, rel_path))
+
+    def display_path(self, rel_path: str) -> str:
+        return f"upload: {printable_path(rel_path)}"
+
+
+def add_uploads(library: Library, files: Iterable[Path], album: str, *, delete_originals: bool = False) -> int:
+    """Store uploaded files (encrypted) in `album` of the Uploads source and grant that album.
+
+    Uploading is itself the act of consent for those photos. Returns the number stored.
+    """
+    from photogen.library.consent import add_source, allow_album, list_albums, refresh_albums
+
+    album = album.strip().replace("/", "-") or "Uploads"
+    cat = library.catalog
+    row = cat.one("SELECT * FROM sources WHERE name = ? AND kind = 'upload'", (UPLOADS_SOURCE,))
+    if row is None:
+        add_source(library, name=UPLOADS_SOURCE, kind="upload", location="(uploaded files)", albums=[], allow=["all"])
+        row = cat.one("SELECT * FROM sources WHERE name = ? AND kind = 'upload'", (UPLOADS_SOURCE,))
+    stored = 0
+    with cat.tx():
+        for path in files:
+            path = Path(path)
+            size = path.stat().st_size
+            if size > MAX_UPLOAD_BYTES:
+                raise PhotogenError(f"{path.name} is larger than 64 MB; photogen does not accept it.")
+            data = path.read_bytes()
+            # the content hash keeps two uploads with one name apart, and the same upload twice together
+            name = f"{album}/{hashlib.sha256(data).hexdigest()[:12]}-{Path(path.name).name}"
+            library.put_blob(_blob_name(row["id"], name), data, "upload", source_id=row["id"])
+            stored += 1
+            if delete_originals:  # the web server's temp copy is plaintext: do not leave it behind
+                path.unlink(missing_ok=True)
+        cat.audit("upload", f"{UPLOADS_SOURCE}/{album}", files=stored)
+    refresh_albums(library, row)
+    if not next(a for a in list_albums(library) if a.source == UPLOADS_SOURCE and a.name == album).allowed:
+        allow_album(library, f"{UPLOADS_SOURCE}/{album}")
+    return stored

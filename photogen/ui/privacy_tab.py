@@ -1,0 +1,111 @@
+"""Privacy tab: every grant with revoke, delete everything, what is stored, and the audit log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import gradio as gr
+
+from photogen.errors import PhotogenError
+from photogen.library.consent import allow_album, list_albums, revoke_album, revoke_source
+from photogen.library.library import Library
+from photogen.library.privacy import privacy_report
+from photogen.ui.common import readable_errors, require
+from photogen.ui.session import UISession
+
+
+def grant_choices(library: Library) -> tuple[list[str], list[str], list[str]]:
+    albums = list_albums(library)
+    allowed = [a.qualified_name for a in albums if a.allowed]
+    closed = [a.qualified_name for a in albums if not a.allowed]
+    sources = [r[0] for r in library.catalog.query("SELECT name FROM sources ORDER BY name")]
+    return allowed, closed, sources
+
+
+def stored_rows(library: Library) -> list[list[Any]]:
+    report = privacy_report(library)
+    return [[i.what, "yes" if i.encrypted else "no", i.how, f"{i.bytes:,}"] for i in report.items]
+
+
+def audit_rows(library: Library, limit: int = 200) -> list[list[Any]]:
+    rows = library.catalog.query("SELECT at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
+    return [[r["at"], r["actor"], r["action"], r["target"] or "", _short(r["detail"])] for r in rows]
+
+
+def _short(detail: str) -> str:
+    data = json.loads(detail or "{}")
+    return ", ".join(f"{k}={v}" for k, v in data.items())
+
+
+def build(session: gr.State) -> tuple[Any, list[Any]]:
+    with gr.Tab("Privacy"):
+        gr.Markdown(
+            "Everything photogen stores is encrypted on this computer: the catalog with SQLCipher, thumbnails "
+            "and copies with AES-256-GCM. Revoking an album deletes everything made from its photos."
+        )
+        status = gr.Markdown()
+        refresh = gr.Button("Refresh", size="sm")
+        with gr.Row():
+            allowed = gr.Dropdown(label="Allowed albums", choices=[])
+            revoke_btn = gr.Button("Revoke album", variant="stop")
+        with gr.Row():
+            closed = gr.Dropdown(label="Albums photogen may not use", choices=[])
+            allow_btn = gr.Button("Allow album")
+        with gr.Row():
+            sources = gr.Dropdown(label="Sources", choices=[])
+            revoke_source_btn = gr.Button("Revoke source", variant="stop")
+        stored = gr.Dataframe(headers=["What", "Encrypted", "How", "Bytes"], interactive=False, label="What is stored")
+        audit = gr.Dataframe(headers=["When", "Who", "What", "Target", "Detail"], interactive=False, label="Audit log")
+        with gr.Accordion("Delete everything", open=False):
+            confirm = gr.Checkbox(label="Yes, delete everything photogen stored (your original photos are not touched)")
+            wipe_btn = gr.Button("Delete everything", variant="stop")
+
+        def _all(s: UISession, message: str = "") -> tuple[Any, ...]:
+            lib = require(s).library
+            a, c, src = grant_choices(lib)
+            return (
+                message,
+                gr.Dropdown(choices=a, value=None),
+                gr.Dropdown(choices=c, value=None),
+                gr.Dropdown(choices=src, value=None),
+                stored_rows(lib),
+                audit_rows(lib),
+            )
+
+        outputs = [status, allowed, closed, sources, stored, audit]
+
+        @readable_errors
+        def _revoke(s: UISession, name: str | None) -> tuple[Any, ...]:
+            if not name:
+                raise PhotogenError("Choose an album to revoke.")
+            revoke_album(require(s).library, name)
+            return _all(s, f"Revoked **{name}**; everything made from its photos is deleted.")
+
+        @readable_errors
+        def _allow(s: UISession, name: str | None) -> tuple[Any, ...]:
+            if not name:
+                raise PhotogenError("Choose an album to allow.")
+            allow_album(require(s).library, name)
+            return _all(s, f"Allowed **{name}**. Use Connect → *Look for new and changed photos* to read it.")
+
+        @readable_errors
+        def _revoke_source(s: UISession, name: str | None) -> tuple[Any, ...]:
+            if not name:
+                raise PhotogenError("Choose a source to revoke.")
+            removed = revoke_source(require(s).library, name)
+            return _all(s, f"Revoked **{name}**: {removed} photo(s) and everything made from them deleted.")
+
+        @readable_errors
+        def _wipe(s: UISession, sure: bool) -> tuple[Any, ...]:
+            if not sure:
+                raise PhotogenError("Tick the box first: this cannot be undone.")
+            require(s).library.wipe()
+            return _all(s, "Everything photogen stored is deleted.")
+
+        refresh.click(readable_errors(_all), inputs=session, outputs=outputs)
+        revoke_btn.click(_revoke, inputs=[session, allowed], outputs=outputs)
+        allow_btn.click(_allow, inputs=[session, closed], outputs=outputs)
+        revoke_source_btn.click(_revoke_source, inputs=[session, sources], outputs=outputs)
+        wipe_btn.click(_wipe, inputs=[session, confirm], outputs=outputs)
+    return readable_errors(_all), outputs
