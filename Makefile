@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench install install-app clean
+.PHONY: run test lint constraints clean
 
 run: $(VENV)/.app-installed
 	$(BIN)/python app.py
@@ -25,14 +25,17 @@ $(VENV)/.torch-installed: $(BIN)/python
 	touch $@
 
 $(VENV)/.app-installed: $(VENV)/.torch-installed pyproject.toml
-	$(BIN)/pip install --quiet -e '.[export]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[export]'
 	# only open_clip's CLIP tokenizer vocabulary is used (for test models); its torchvision/timm deps are not
-	$(BIN)/pip install --quiet --no-deps 'open-clip-torch>=2.24,<4'
+	$(BIN)/pip install --quiet --no-deps -c constraints.txt 'open-clip-torch>=2.24,<4'
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.app-installed
-	$(BIN)/pip install --quiet -e '.[export,dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[export,dev]'
 	touch $@
+
+constraints: $(VENV)/.dev-installed
+	(head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable | sed 's/+cpu//' | grep -viE '^(-e|photogen|nvidia|triton|cuda)') > constraints.tmp && mv constraints.tmp constraints.txt
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

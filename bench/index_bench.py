@@ -66,7 +66,13 @@ def run_one(corpus: Path, threads: int) -> dict:
             report = index_library(lib)
             seconds = time.perf_counter() - start
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"threads": threads, "photos": report.added, "seconds": seconds, "photos_per_s": report.added / seconds, "peak_rss_mib": peak_mib}
+    return {
+        "threads": threads,
+        "photos": report.added,
+        "seconds": seconds,
+        "photos_per_s": report.added / seconds,
+        "peak_rss_mib": peak_mib,
+    }
 
 
 def main() -> None:
@@ -89,9 +95,17 @@ def main() -> None:
 
         default_threads = Settings(passphrase="x").index_threads
         for threads in (1, default_threads):
-            out = subprocess.run([sys.executable, __file__, "--child", str(corpus), str(threads)], check=True, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            out = subprocess.run(
+                [sys.executable, __file__, "--child", str(corpus), str(threads)],
+                check=True,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
             results[threads] = r = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"threads={threads}: {r['photos']} photos in {r['seconds']:.2f}s = {r['photos_per_s']:.1f} photos/s, peak RSS {r['peak_rss_mib']:.0f} MiB")
+            print(
+                f"threads={threads}: {r['photos']} photos in {r['seconds']:.2f}s = {r['photos_per_s']:.1f} photos/s, peak RSS {r['peak_rss_mib']:.0f} MiB"
+            )
         base, ours = results[1], results[default_threads]
         print(f"ratio (threads={default_threads} vs 1): {ours['photos_per_s'] / base['photos_per_s']:.2f}x photos/s")
 

@@ -117,6 +117,64 @@ def sources_revoke(name: str) -> None:
 
 
 # ---- sources: google (Takeout and the Photos Picker) ----------------------------------------
+
+
+@sources_app.command("add-takeout")
+def sources_add_takeout(
+    paths: Annotated[list[Path], typer.Argument(help="The Takeout .zip part(s) (-001 finds its siblings), or the extracted folder.")],
+    allow: Annotated[list[str] | None, typer.Option("--allow", help="'all', or an album name (repeat for several).")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A name for this source (default: 'Google Takeout').")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a Google Takeout export of Google Photos (or re-point an existing one at a newer export)."""
+    from photogen.library.sources.takeout import add_takeout
+
+    with library() as lib:
+        added = add_takeout(lib, paths, allow or [], name)
+    verb = "Updated" if added.updated else "Added"
+    lines = [
+        f"{verb} {added.source} from {len(added.parts)} part(s): {added.scan.media} photos and videos, {added.scan.sidecars} sidecars.",
+        f"Allowed: {', '.join(added.allowed) or 'none'}.",
+    ]
+    if added.not_allowed:
+        lines.append(f"Not allowed (use `photogen albums allow`): {', '.join(added.not_allowed)}.")
+    lines += [f"  skipped {path}: {reason}" for path, reason in added.scan.skipped]
+    lines.append("Run `photogen index` next.")
+    emit(added.as_dict(), as_json, lines)
+
+
+@sources_app.command("add-google-picker")
+def sources_add_google_picker(
+    album: Annotated[str, typer.Option("--album", help="The album the photos you pick go into.")],
+    client_file: Annotated[Path | None, typer.Option("--client-file", help="Your OAuth client file (first time, or to reconnect); see docs/google-photos.md.")] = None,
+    name: Annotated[str, typer.Option("--name", help="A name for this Google account's source.")] = "Google Photos",
+    max_items: Annotated[int | None, typer.Option("--max-items", min=1, max=2000, help="The most photos you may pick.")] = None,
+    open_browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open the picker in your browser.")] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pick photos in Google Photos; photogen downloads them, encrypted, into ALBUM."""
+    from photogen.library.sources.picker import pick_photos, qr_text
+
+    def show(uri: str) -> None:
+        # the link goes to stderr so --json output stays one JSON document on stdout
+        typer.echo(f"Pick your photos in Google Photos, then press Done:\n  {uri}", err=True)
+        if sys.stderr.isatty():
+            typer.echo("Or scan this with your phone:\n" + qr_text(uri), err=True)
+        if open_browser:
+            import webbrowser
+
+            webbrowser.open(uri)
+        typer.echo("Waiting for your pick (Ctrl-C stops; running the command again resumes)...", err=True)
+
+    with library() as lib:
+        result = pick_photos(lib, album=album, source_name=name, client_file=client_file, show=show, max_items=max_items)
+    lines = [f"{result.downloaded} photo(s) downloaded into {result.source}/{result.album}"
+             + (f" ({result.already_had} already here)" if result.already_had else "") + "."]
+    lines += [f"  skipped {f}: {r}" for f, r in result.skipped]
+    lines.append("Run `photogen index` next.")
+    emit(result.as_dict(), as_json, lines)
+
+
 # ---- end sources: google ----------------------------------------------------------------------
 
 
@@ -213,6 +271,10 @@ def index(as_json: JsonOpt = False) -> None:
 
 # later stages (faces) append callables(library, report, progress_bar) here
 INDEX_STEPS: list[Any] = []
+
+
+# ---- faces and people -------------------------------------------------------------------------
+# ---- end faces and people ---------------------------------------------------------------------
 
 
 # ---- privacy ----------------------------------------------------------------------------------

@@ -21,6 +21,52 @@ SHARED_FACES = SHARED / "faces"
 TEST_KDF = {"kdf_memory_kib": 8192, "kdf_iterations": 1}
 
 
+class OutboundConnection(AssertionError):
+    """A test tried to reach a host that is not this machine."""
+
+
+_LOCAL_NAMES = {"localhost", "127.0.0.1", "::1", "0.0.0.0", ""}
+
+
+def _is_local(address: Any) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX
+        return True
+    host = str(address[0]) if address else ""
+    return host in _LOCAL_NAMES or host.startswith("127.") or host == "::ffff:127.0.0.1"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs with a socket guard: any connection beyond loopback fails the test.
+
+    photogen promises no network use except downloads and Google calls the user starts; this
+    turns that promise into a check on everything the suite exercises in-process.
+    """
+    import socket
+
+    real_connect, real_connect_ex, real_getaddrinfo = socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if not _is_local(address):
+            raise OutboundConnection(f"outbound connection attempted to {address!r}")
+        return real_connect(self, address)
+
+    def connect_ex(self: socket.socket, address: Any) -> Any:
+        if not _is_local(address):
+            raise OutboundConnection(f"outbound connection attempted to {address!r}")
+        return real_connect_ex(self, address)
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else (host or "")
+        if not _is_local((name,)):
+            raise OutboundConnection(f"name lookup attempted for {name!r}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):

@@ -1,22 +1,25 @@
 """Grouping faces into people: pure functions over typed records, no I/O.
 
 The algorithm is average-linkage agglomerative clustering on cosine similarity with cannot-link
-constraints, run on the faces good enough to define a person, followed by attaching the remaining
-faces to the person they resemble most:
+constraints, run on the faces good enough to define a person, then settled against the user's
+decisions, then the remaining faces attach to the person they resemble most:
 
-1. User decisions come first. Faces the user put on a person (pins) start as that person's
-   cluster and keep its id; faces marked "nobody" are left out; merged people are one person.
-2. Faces with quality >= `min_quality` start as singletons. Clusters merge best pair first while
-   their mean pairwise cosine is >= `link_threshold`, never when that would put two faces of one
-   photo, two pinned people, or a face and a person it was marked "not" into one cluster. With
-   unit vectors, the mean pairwise cosine of clusters A and B is sum(A) . sum(B) / (|A| |B|), so
-   every merge costs O(dim) whatever the cluster sizes; candidate pairs come from each face's
-   nearest neighbours above the threshold (the best pair of two clusters bounds their mean).
-3. Clusters smaller than `min_faces` dissolve. Their faces and the low-quality ones join the
-   person whose faces they are on average most similar to, if that is >= `attach_threshold`, under
-   the same constraints; the rest stay unassigned rather than pollute a person.
-4. Clusters get the person id of the previous run they overlap most (ids stay stable across a full
-   re-cluster), or are returned as new people for the caller to create.
+1. Faces marked "nobody" sit out; faces with quality >= `min_quality` start as singletons.
+2. Clusters merge best pair first while their mean pairwise cosine is >= `link_threshold`, never
+   when that would put two faces of one photo together. With unit vectors the mean pairwise cosine
+   of clusters A and B is sum(A) . sum(B) / (|A| |B|), so a merge costs O(dim) whatever the sizes;
+   candidate pairs come from each face's nearest neighbours above the threshold (the best pair of
+   two clusters bounds their mean), computed in blocks, so memory stays linear in the faces.
+3. Clusters smaller than `min_faces` dissolve. Each other cluster takes the person most of its
+   faces were on: pinned faces vote for their person, other faces for the person they had in the
+   previous run (merged people count as the person they were merged into). Clusters with no vote
+   are new people. So ids stay stable across a full re-cluster, and one face moved by the user
+   does not drag its look-alikes along.
+4. Each person keeps every face the user pinned on it; an automatic face leaves it if the user said
+   it is "not" this person or if the person already has a face from the same photo.
+5. The faces left over and the low-quality ones join the person whose faces they are on average
+   most similar to, if that is >= `attach_threshold`, under the same constraints; the rest stay
+   unassigned rather than pollute a person.
 
 Thresholds were measured on the labelled DEV set in `shared/faces`; the numbers and the sweep
 behind them are next to `DEFAULT_PARAMS` below.
@@ -268,38 +271,55 @@ def _attach(
     return [f for i, f in enumerate(faces) if i not in placed]
 
 
-def _name_clusters(
-    clusters: list[_Cluster],
-    previous: Mapping[FaceId, PersonId],
-    decisions: UserDecisions,
-) -> tuple[dict[PersonId, tuple[FaceId, ...]], list[tuple[FaceId, ...]]]:
-    """Give each cluster a person id: its pinned person, else the previous person it overlaps most."""
-    people: dict[PersonId, tuple[FaceId, ...]] = {}
-    unnamed: list[_Cluster] = []
-    for cluster in clusters:
-        if cluster.person is not None:
-            people[cluster.person] = tuple(f.face_id for f in cluster.faces)
+def _cluster_of(faces: Iterable[FaceRecord], decisions: UserDecisions, person: PersonId | None) -> _Cluster:
+    iterator = iter(faces)
+    first = next(iterator)
+    cluster = _Cluster(first, decisions.rejected.get(first.face_id, frozenset()), person)
+    for face in iterator:
+        cluster.add(face, decisions.rejected.get(face.face_id, frozenset()))
+    return cluster
+
+
+def _vote(
+    cluster: _Cluster, pinned: Mapping[FaceId, PersonId], previous: Mapping[FaceId, PersonId], decisions: UserDecisions
+) -> PersonId | None:
+    """The person most of the cluster's faces were on (pins and the previous run each count one)."""
+    votes: dict[PersonId, int] = {}
+    for face in cluster.faces:
+        if face.face_id in pinned:
+            person: PersonId | None = pinned[face.face_id]
         else:
-            unnamed.append(cluster)
-    candidates: list[tuple[int, int, PersonId]] = []
-    for index, cluster in enumerate(unnamed):
-        overlap: dict[PersonId, int] = {}
-        for face in cluster.faces:
             before = previous.get(face.face_id)
-            if before is not None:
-                person = decisions.resolve(before)
-                overlap[person] = overlap.get(person, 0) + 1
-        for person, count in overlap.items():
-            if person not in cluster.rejected:
-                candidates.append((-count, index, person))
-    named: set[int] = set()
-    for _, index, person in sorted(candidates):
-        if index in named or person in people:
-            continue
-        people[person] = tuple(f.face_id for f in unnamed[index].faces)
-        named.add(index)
-    new_people = [tuple(f.face_id for f in c.faces) for i, c in enumerate(unnamed) if i not in named]
-    return people, new_people
+            person = None if before is None else decisions.resolve(before)
+            if person in decisions.rejected.get(face.face_id, frozenset()):
+                person = None
+        if person is not None:
+            votes[person] = votes.get(person, 0) + 1
+    if not votes:
+        return None
+    return min(votes, key=lambda p: (-votes[p], p))
+
+
+def _settle_person(
+    person: PersonId, pinned_faces: list[FaceRecord], auto_faces: list[FaceRecord], decisions: UserDecisions
+) -> tuple[_Cluster, list[FaceRecord]]:
+    """One person from the user's faces and the automatic ones; returns it and the faces it must give up.
+
+    Pinned faces always stay. An automatic face leaves if the user said it is not this person, or
+    if the person already has a face from its photo (the one closer to the person stays).
+    """
+    everyone = pinned_faces + auto_faces
+    centre = np.sum([f.embedding for f in everyone], axis=0)
+    ranked = sorted(auto_faces, key=lambda f: -float(f.embedding @ centre))
+    photos = {f.photo_id for f in pinned_faces}
+    kept, evicted = list(pinned_faces), []
+    for face in ranked:
+        if face.photo_id in photos or person in decisions.rejected.get(face.face_id, frozenset()):
+            evicted.append(face)
+        else:
+            kept.append(face)
+            photos.add(face.photo_id)
+    return _cluster_of(kept, decisions, person), evicted
 
 
 def cluster_faces(
@@ -310,51 +330,63 @@ def cluster_faces(
 ) -> PeopleAssignment:
     """Full re-cluster of all faces into people, honouring `decisions`.
 
-    `previous` (face -> person of the last run) only keeps person ids stable; it never forces a face.
+    `previous` (face -> person of the last run) keeps person ids stable: a cluster takes the person
+    most of its faces were on (pinned faces vote for their person too). It never forces a face.
     """
     decisions = decisions or UserDecisions()
     previous = previous or {}
-    # 1. User decisions: pinned people seed locked clusters, "nobody" faces sit out
-    seeds: dict[PersonId, _Cluster] = {}
-    free: list[FaceRecord] = []
-    unassigned: list[FaceId] = []
-    for face in faces:
-        rejected = decisions.rejected.get(face.face_id, frozenset())
-        if face.face_id in decisions.nobody:
-            unassigned.append(face.face_id)
-        elif face.face_id in decisions.pinned:
-            person = decisions.resolve(decisions.pinned[face.face_id])
-            if person in seeds:
-                seeds[person].add(face, rejected)
-            else:
-                seeds[person] = _Cluster(face, rejected, person)
+    # 1. User decisions: "nobody" faces sit out, pins are resolved through merges
+    pinned = {f: decisions.resolve(p) for f, p in decisions.pinned.items()}
+    unassigned: list[FaceId] = [f.face_id for f in faces if f.face_id in decisions.nobody]
+    candidates = [f for f in faces if f.face_id not in decisions.nobody]
+    good = [f for f in candidates if f.quality >= params.min_quality]
+    weak = [f for f in candidates if f.quality < params.min_quality and f.face_id not in pinned]
+
+    # 2. Agglomerate the good faces, pinned ones included: they show where their person's faces are
+    clusters = [_Cluster(f, decisions.rejected.get(f.face_id, frozenset()), None) for f in good]
+    clusters = _agglomerate(clusters, _embedding_matrix(good), list(range(len(good))), params)
+
+    # 3. Name clusters by vote; groups too small to be a person dissolve
+    pinned_faces: dict[PersonId, list[FaceRecord]] = {}
+    for face in candidates:
+        if face.face_id in pinned:
+            pinned_faces.setdefault(pinned[face.face_id], []).append(face)
+    auto_faces: dict[PersonId, list[FaceRecord]] = {}
+    new_groups: list[_Cluster] = []
+    loose: list[FaceRecord] = []
+    for cluster in clusters:
+        auto = [f for f in cluster.faces if f.face_id not in pinned]
+        if not auto:
+            continue
+        if len(cluster.faces) < params.min_faces:
+            loose.extend(auto)
+            continue
+        person = _vote(cluster, pinned, previous, decisions)
+        if person is None:
+            new_groups.append(_cluster_of(auto, decisions, None))
         else:
-            free.append(face)
+            auto_faces.setdefault(person, []).extend(auto)
 
-    # 2. Agglomerate the good faces (pinned clusters take part, locked to their person)
-    good = [f for f in free if f.quality >= params.min_quality]
-    weak = [f for f in free if f.quality < params.min_quality]
-    clusters = list(seeds.values()) + [_Cluster(f, decisions.rejected.get(f.face_id, frozenset()), None) for f in good]
-    members = [face for cluster in clusters for face in cluster.faces]
-    owner = [index for index, cluster in enumerate(clusters) for _ in cluster.faces]
-    clusters = _agglomerate(clusters, _embedding_matrix(members), owner, params)
+    # 4. Settle each known person: the user's faces stay, conflicting automatic faces leave
+    people: dict[PersonId, _Cluster] = {}
+    for person in sorted(set(pinned_faces) | set(auto_faces)):
+        people[person], evicted = _settle_person(
+            person, pinned_faces.get(person, []), auto_faces.get(person, []), decisions
+        )
+        loose.extend(evicted)
 
-    # 3. Dissolve groups too small to be a person; attach the leftovers and the weak faces
-    kept = [c for c in clusters if c.person is not None or len(c.faces) >= params.min_faces]
-    loose = [f for c in clusters if c.person is None and len(c.faces) < params.min_faces for f in c.faces]
-    left = _attach(kept, loose + weak, decisions.rejected, params.attach_threshold)
+    # 5. Attach the leftovers and the weak faces where they clearly belong
+    left = _attach([*people.values(), *new_groups], loose + weak, decisions.rejected, params.attach_threshold)
     unassigned.extend(f.face_id for f in left)
-
-    # 4. Person ids
-    people, new_people = _name_clusters(kept, previous, decisions)
     logger.info(
         "clustered %d faces: %d known people, %d new, %d unassigned",
-        len(faces),
-        len(people),
-        len(new_people),
-        len(unassigned),
+        len(faces), len(people), len(new_groups), len(unassigned),
+    )  # fmt: skip
+    return PeopleAssignment(
+        people={p: tuple(f.face_id for f in c.faces) for p, c in people.items()},
+        new_people=tuple(tuple(f.face_id for f in c.faces) for c in new_groups),
+        unassigned=tuple(unassigned),
     )
-    return PeopleAssignment(people=people, new_people=tuple(new_people), unassigned=tuple(unassigned))
 
 
 def assign_new_faces(

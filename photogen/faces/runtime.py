@@ -71,6 +71,8 @@ class OrtRuntime:
         options.intra_op_num_threads = max(0, int(intra_op_threads))
         # the face graphs are straight chains of convolutions: no parallel branches to overlap
         options.inter_op_num_threads = 1
+        # idle workers spin-waiting steal the cores that decode the next photos while indexing
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # the shipped int8 models carry unused initializers that ONNX Runtime warns about at length

@@ -55,6 +55,8 @@ class GeneratedImage:
     precision: str
     test_model: bool
     extra: dict[str, Any] = field(default_factory=dict)
+    # the final latents before decoding (for tests, and for callers that upscale or re-decode)
+    latents: np.ndarray | None = field(default=None, repr=False)
 
 
 def _feed(session: InferenceRunner, **arrays: np.ndarray) -> dict[str, np.ndarray]:
@@ -200,7 +202,12 @@ class _DiffusionPipeline:
         import inspect
 
         if "strength" in inspect.signature(scheduler.set_timesteps).parameters:
-            scheduler.set_timesteps(steps, strength=strength)
+            try:
+                scheduler.set_timesteps(steps, strength=strength)
+            except ValueError as e:  # LCM: strength x its 50 training steps must cover the steps asked for
+                raise PhotogenError(
+                    f"Strength {strength} is too low for {steps} steps: raise --strength or lower --steps."
+                ) from e
             timesteps = scheduler.timesteps
         else:
             scheduler.set_timesteps(steps)
@@ -246,10 +253,12 @@ class _DiffusionPipeline:
         return torch.randn(shape, generator=generator, dtype=torch.float32), generator
 
     def _result(
-        self, image: Image.Image, seed: int, variant: int, timings: dict[str, float], **extra: Any
+        self, image: Image.Image, latents: Any, seed: int, variant: int, timings: dict[str, float], **extra: Any
     ) -> GeneratedImage:
         m = self.engine.manifest
-        return GeneratedImage(image, seed, variant, timings, m.model_id, m.precision, m.test_model, dict(extra))
+        return GeneratedImage(
+            image, seed, variant, timings, m.model_id, m.precision, m.test_model, dict(extra), latents.numpy()
+        )
 
 
 class TextToImagePipeline(_DiffusionPipeline):
@@ -258,7 +267,7 @@ class TextToImagePipeline(_DiffusionPipeline):
                  seed: int = 0, variants: int = 1, extra_unet_inputs: dict[str, np.ndarray] | None = None,
                  callback: StepCallback | None = None) -> list[GeneratedImage]:  # fmt: skip
         engine = self.engine
-        steps = steps or engine.spec.default_steps
+        steps = engine.spec.default_steps if steps is None else steps
         width = width or engine.spec.default_size
         height = height or engine.spec.default_size
 
@@ -302,7 +311,7 @@ class TextToImagePipeline(_DiffusionPipeline):
                 "decode_s": t3 - t2,
                 "total_s": t3 - t1 + encode_s,
             }
-            results.append(self._result(image, seed_v, variant, timings))
+            results.append(self._result(image, latents, seed_v, variant, timings))
         return results
 
 
@@ -317,7 +326,7 @@ class RestylePipeline(_DiffusionPipeline):
         import torch
 
         engine = self.engine
-        steps = steps or engine.spec.default_steps
+        steps = engine.spec.default_steps if steps is None else steps
         if width is None or height is None:
             width, height = fit_size(*photo.size, engine.spec.default_size, engine.size_multiple)
 
@@ -368,7 +377,9 @@ class RestylePipeline(_DiffusionPipeline):
                 "decode_and_guard_s": t3 - t2,
                 "total_s": t3 - t1 + encode_s,
             }
-            results.append(self._result(image, seed_v, variant, timings, strength=strength, face_guard=guarded))
+            results.append(
+                self._result(image, latents, seed_v, variant, timings, strength=strength, face_guard=guarded)
+            )
         return results
 
 
@@ -384,7 +395,7 @@ class BackgroundPipeline(_DiffusionPipeline):
         import torch
 
         engine = self.engine
-        steps = steps or engine.spec.default_steps
+        steps = engine.spec.default_steps if steps is None else steps
         if width is None or height is None:
             width, height = fit_size(*photo.size, engine.spec.default_size, engine.size_multiple)
 
@@ -477,5 +488,7 @@ class BackgroundPipeline(_DiffusionPipeline):
             )
             t3 = time.perf_counter()
             timings = {"encode_s": encode_s, "denoise_s": t2 - t1, "decode_s": t3 - t2, "total_s": t3 - t1 + encode_s}
-            results.append(self._result(image, seed_v, variant, timings, person_fraction=float(person_mask.mean())))
+            results.append(
+                self._result(image, latents, seed_v, variant, timings, person_fraction=float(person_mask.mean()))
+            )
         return results

@@ -120,6 +120,13 @@ def create_tiny_pipeline(out_dir: str | Path, seed: int = 0) -> Path:
         norm_num_groups=16,
         sample_size=64,
     )
+    # Like SD's 0.18215, the scaling factor makes latents unit-variance, so noise levels mean what they
+    # mean for a real model (img2img at low strength keeps the photo's latents, not just noise).
+    with torch.no_grad():
+        ramp = torch.linspace(-1, 1, 64)
+        probes = torch.stack([ramp[None, :].expand(64, 64), ramp[:, None].expand(64, 64), torch.rand(64, 64) * 2 - 1])
+        std = vae.encode(probes[None]).latent_dist.mean.std().item()
+    vae.register_to_config(scaling_factor=round(1.0 / std, 5))
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             bos_token_id=49406,

@@ -187,6 +187,7 @@ def revoke_source(library: Library, name: str) -> int:
 
 # kind -> callable(library, source_row) run before a source is revoked
 REVOKE_HOOKS: dict[str, object] = {}
+REVOKE_HOOKS["picker"] = lambda library, row: __import__("photogen.library.sources.picker", fromlist=["_"]).revoke_picker_token(library, row)
 
 
 def exclude_photo(library: Library, photo_id: int) -> None:
@@ -219,7 +220,7 @@ def _forget_album_copies(cat: Catalog, album_id: int) -> None:
 
 
 # kind -> blob name prefix of the copies it keeps, named "<prefix>:<source id>:<album key>/<file>"
-COPYING_KINDS: dict[str, str] = {"upload": "upload"}
+COPYING_KINDS: dict[str, str] = {"upload": "upload", "picker": "picker"}
 
 
 def _forget_album_contents(cat: Catalog, album_ids: Iterable[int]) -> int:

@@ -136,7 +136,10 @@ def test_new_faces_with_no_match_form_a_new_person() -> None:
 
 def test_centroid_and_reference_ranking() -> None:
     data = _people(1, 6, seed=17)
-    faces = [FaceRecord(i, i // 2, emb, q) for i, ((_, emb), q) in enumerate(zip(data, [0.2, 0.9, 0.5, 0.8, 0.3, 0.7]))]
+    faces = [
+        FaceRecord(i, i // 2, emb, q)
+        for i, ((_, emb), q) in enumerate(zip(data, [0.2, 0.9, 0.5, 0.8, 0.3, 0.7], strict=True))
+    ]
     centroid = person_centroid([f.embedding for f in faces])
     assert abs(np.linalg.norm(centroid) - 1) < 1e-6 and all(float(f.embedding @ centroid) > 0.5 for f in faces)
     best = best_reference_faces(faces, limit=5)
@@ -202,7 +205,9 @@ def test_real_photos_cluster_into_their_people(
     groups = _groups(result)
     precision, recall = _pairwise(groups, identity)
     f1 = 2 * precision * recall / (precision + recall)
-    logger.info("pairwise precision %.3f recall %.3f F1 %.3f over %d labelled faces", precision, recall, f1, len(identity))
+    logger.info(
+        "pairwise precision %.3f recall %.3f F1 %.3f over %d labelled faces", precision, recall, f1, len(identity)
+    )
     # measured 1.00 / 1.00; leave room for runtime version noise, never for a mixed person
     assert precision >= 0.98 and recall >= 0.95 and f1 >= 0.97
     by_photo = {r.face_id: r.photo_id for r in records}

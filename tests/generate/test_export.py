@@ -40,27 +40,40 @@ def unet_case(tiny_dir: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
     }
     unet = UNet2DConditionModel.from_pretrained(tiny_dir / "unet").eval()
     with torch.no_grad():
-        ref = unet(torch.from_numpy(feed["sample"]), 500.0, torch.from_numpy(feed["encoder_hidden_states"])).sample.numpy()
+        ref = unet(
+            torch.from_numpy(feed["sample"]), 500.0, torch.from_numpy(feed["encoder_hidden_states"])
+        ).sample.numpy()
     return feed, ref
 
 
-def test_unet_fp32_matches_torch(tiny_exports: dict[str, Path], unet_case: tuple[dict[str, np.ndarray], np.ndarray]) -> None:
+def test_unet_fp32_matches_torch(
+    tiny_exports: dict[str, Path], unet_case: tuple[dict[str, np.ndarray], np.ndarray]
+) -> None:
     feed, ref = unet_case
     out = _ort(tiny_exports["fp32"] / "unet" / "model.onnx").run(None, feed)[0]
     assert np.abs(out - ref).max() < FP32_ATOL
 
 
-def test_unet_int8_drift_is_bounded(tiny_exports: dict[str, Path], unet_case: tuple[dict[str, np.ndarray], np.ndarray]) -> None:
+def test_unet_int8_drift_is_bounded(
+    tiny_exports: dict[str, Path], unet_case: tuple[dict[str, np.ndarray], np.ndarray]
+) -> None:
     feed, ref = unet_case
     out = _ort(tiny_exports["int8"] / "unet" / "model.onnx").run(None, feed)[0]
     drift = np.abs(out - ref)
-    logger.warning("int8 UNet drift vs torch fp32: max %.4f mean %.4f (|ref| max %.3f)", drift.max(), drift.mean(), np.abs(ref).max())
+    logger.warning(
+        "int8 UNet drift vs torch fp32: max %.4f mean %.4f (|ref| max %.3f)",
+        drift.max(),
+        drift.mean(),
+        np.abs(ref).max(),
+    )
     assert drift.max() < INT8_UNET_MAX_ABS
     assert drift.mean() < INT8_UNET_MEAN_ABS
     assert drift.max() > FP32_ATOL, "int8 output equals fp32: the UNet was not quantized"
 
 
-def test_unet_fp16_matches_torch(tiny_exports: dict[str, Path], unet_case: tuple[dict[str, np.ndarray], np.ndarray]) -> None:
+def test_unet_fp16_matches_torch(
+    tiny_exports: dict[str, Path], unet_case: tuple[dict[str, np.ndarray], np.ndarray]
+) -> None:
     feed, ref = unet_case
     out = _ort(tiny_exports["fp16"] / "unet" / "model.onnx").run(None, feed)[0]
     assert np.abs(out - ref).max() < FP16_ATOL
@@ -79,7 +92,9 @@ def test_text_encoder_fp32_matches_torch(tiny_dir: Path, tiny_exports: dict[str,
 
 
 @pytest.mark.parametrize("precision", ["fp32", "int8", "fp16"])
-def test_vae_decoder_stays_fp32_and_matches_torch(tiny_dir: Path, tiny_exports: dict[str, Path], precision: str) -> None:
+def test_vae_decoder_stays_fp32_and_matches_torch(
+    tiny_dir: Path, tiny_exports: dict[str, Path], precision: str
+) -> None:
     import torch
     from diffusers import AutoencoderKL
 

@@ -14,7 +14,10 @@ def _portrait(width: int = 320, height: int = 400) -> tuple[Image.Image, np.ndar
     background = np.clip(rng.normal((70, 130, 200), 18, (height, width, 3)), 0, 255).astype(np.uint8)
     image = Image.fromarray(background)
     truth = Image.new("L", (width, height), 0)
-    for layer, (skin, shirt) in ((ImageDraw.Draw(image), ((225, 180, 150), (180, 40, 40))), (ImageDraw.Draw(truth), (255, 255))):
+    for layer, (skin, shirt) in (
+        (ImageDraw.Draw(image), ((225, 180, 150), (180, 40, 40))),
+        (ImageDraw.Draw(truth), (255, 255)),
+    ):
         layer.ellipse((120, 60, 200, 160), fill=skin)  # head
         layer.rectangle((148, 150, 172, 190), fill=skin)  # neck
         layer.rounded_rectangle((70, 180, 250, height + 20), radius=40, fill=shirt)  # shoulders and chest

@@ -22,7 +22,13 @@ def _pixels(result: commands.GenerationResult, i: int = 0) -> np.ndarray:
 
 
 def _text(engine: GenerationEngine, **kw: object) -> commands.GenerationResult:
-    args: dict[str, object] = {"mode": "text", "prompt": "a red house by the sea", "model_id": "tiny-test", "precision": "fp32", "size": (64, 64)}
+    args: dict[str, object] = {
+        "mode": "text",
+        "prompt": "a red house by the sea",
+        "model_id": "tiny-test",
+        "precision": "fp32",
+        "size": (64, 64),
+    }
     return engine.generate(GenerationRequest(**(args | kw)))  # type: ignore[arg-type]
 
 
@@ -79,14 +85,17 @@ def test_guidance_with_negative_prompt_runs_two_branches(engine: GenerationEngin
 
 
 def test_restyle_keeps_structure(engine: GenerationEngine) -> None:
+    # Compared in latent space: the tiny VAE's random decoder scrambles pixels, but the tiny model's
+    # latents are unit-variance like SD's, so noise levels and strength mean what they do for real.
+    model = engine.load("tiny-test", "fp32")
     photo, other = _photo(1), _photo(2)
     out = engine.generate(GenerationRequest(mode="restyle", prompt="watercolor", model_id="tiny-test", precision="fp32",
-                                            photo=photo, strength=0.3, size=(64, 64)))  # fmt: skip
-    result = _pixels(out).astype(np.float32)
-    to_photo = np.abs(result - np.asarray(photo, dtype=np.float32)).mean()
-    to_other = np.abs(result - np.asarray(other, dtype=np.float32)).mean()
-    logger.warning("restyle distance to its photo %.1f, to another photo %.1f", to_photo, to_other)
-    assert to_photo < 0.8 * to_other
+                                            photo=photo, strength=0.2, size=(64, 64)))  # fmt: skip
+    result = out.images[0].latents
+    to_photo = np.abs(result - model.encode_image(photo)).mean()
+    to_other = np.abs(result - model.encode_image(other)).mean()
+    logger.warning("restyle latent distance to its photo %.3f, to another photo %.3f", to_photo, to_other)
+    assert to_photo < 0.7 * to_other
 
 
 def test_restyle_calls_face_guard_with_original_and_generated(engine: GenerationEngine) -> None:
@@ -152,7 +161,7 @@ def test_missing_model_says_how_to_get_one(tmp_path: Path) -> None:
     settings = Settings(home=tmp_path / "home", models_dir=tmp_path / "exported")
     with pytest.raises(PhotogenError, match="photogen models download lcm-dreamshaper-v7"):
         commands.generate(GenerationRequest(mode="text", prompt="x", model_id="lcm-dreamshaper-v7"), settings)
-    with pytest.raises(PhotogenError, match="Unknown model"):
+    with pytest.raises(PhotogenError, match="'nope' is not installed.*photogen models import PATH"):
         commands.export("nope", "fp32", settings)
 
 

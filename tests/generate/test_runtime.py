@@ -12,7 +12,11 @@ from photogen.generate.runtime import SessionCache, choose_providers
 def test_providers_in_order_of_preference() -> None:
     available = ["CPUExecutionProvider", "TensorrtExecutionProvider", "CUDAExecutionProvider"]
     assert choose_providers(available) == ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    assert choose_providers(available, use_tensorrt=True) == ["TensorrtExecutionProvider", "CUDAExecutionProvider", "CPUExecutionProvider"]
+    assert choose_providers(available, use_tensorrt=True) == [
+        "TensorrtExecutionProvider",
+        "CUDAExecutionProvider",
+        "CPUExecutionProvider",
+    ]
     assert choose_providers(available, device="cpu") == ["CPUExecutionProvider"]
     with pytest.raises(PhotogenError, match="No GPU runtime"):
         choose_providers(["CPUExecutionProvider"], device="gpu")

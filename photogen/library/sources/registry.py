@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 SOURCE_KINDS: dict[str, str] = {
     "folder": "photogen.library.sources.registry:_open_folder",
     "upload": "photogen.library.sources.registry:_open_upload",
+    "takeout": "photogen.library.sources.takeout:open_takeout_source",
+    "picker": "photogen.library.sources.picker:open_picker_source",
 }
 
 

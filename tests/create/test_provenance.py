@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import piexif
+import pytest
+from PIL import Image
+
+from photogen.create.instant import apply_instant_style
+from photogen.create.layout import CARD_5X7
+from photogen.create.provenance import (
+    CreationClaim,
+    LocalSigner,
+    build_xmp,
+    c2pa_available,
+    output_filename,
+    parse_xmp,
+    save_output,
+    verify_file,
+)
+from photogen.create.templates import render_card
+from photogen.errors import PhotogenError
+from tests.conftest import write_photo
+
+from .conftest import synthetic_photo
+
+TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+
+
+@pytest.fixture(scope="module")
+def signer() -> LocalSigner:
+    return LocalSigner.load_or_create()
+
+
+def test_xmp_round_trip() -> None:
+    claim = CreationClaim("ai-generated", model="tiny <test> & co", style="anime")
+    fields = parse_xmp(build_xmp(claim))
+    assert fields["DigitalSourceType"] == TRAINED
+    assert fields["Model"] == "tiny <test> & co" and fields["CreationId"] == claim.creation_id
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg"])
+def test_saved_output_verifies_and_survives_resave_and_resize(tmp_path: Path, signer: LocalSigner, ext: str) -> None:
+    claim = CreationClaim("ai-generated", model="tiny-sd", style="watercolor", template="post:1x1")
+    saved = save_output(synthetic_photo((800, 800)), tmp_path / f"out.{ext}", claim, signer=signer)
+    result = verify_file(saved.path)
+    assert result.made_by_photogen and result.ai_generated and result.kind == "ai-generated"
+    assert result.digital_source_type == TRAINED
+    assert result.creation_id == claim.creation_id and result.model == "tiny-sd"
+    assert result.watermark_found and result.watermark_matches_creation
+    if c2pa_available():
+        assert saved.c2pa_signed and result.c2pa_present and result.c2pa_valid
+        assert "C2PA content credentials" in result.signals
+
+    # what a messenger app does: decode, halve, re-encode at quality 85 (all metadata gone)
+    image = Image.open(saved.path).convert("RGB")
+    image.resize((image.width // 2, image.height // 2), Image.LANCZOS).save(tmp_path / "shared.jpg", quality=85)
+    shared = verify_file(tmp_path / "shared.jpg")
+    assert shared.made_by_photogen and shared.watermark_found
+    assert shared.kind == "ai-generated" and shared.ai_generated
+    assert shared.signals == ["invisible watermark"]
+
+
+def test_instant_output_is_labeled_instant(tmp_path: Path, portrait: tuple[Image.Image, tuple[int, int, int, int]]) -> None:
+    image, box = portrait
+    styled = apply_instant_style(image, "watercolor", [box], max_side=600)
+    saved = save_output(styled.image, tmp_path / "instant.jpg", CreationClaim("instant", style=styled.style))
+    result = verify_file(saved.path)
+    assert result.made_by_photogen and result.kind == "instant" and result.ai_generated is False
+    assert result.digital_source_type.endswith("algorithmicallyEnhanced")  # type: ignore[union-attr]
+    assert "instant" in result.summary
+
+
+def test_print_pdf_verifies(tmp_path: Path) -> None:
+    card = render_card(synthetic_photo((700, 500)), "birthday")
+    claim = CreationClaim("ai-generated", template="card:birthday")
+    saved = save_output(card, tmp_path / "card.pdf", claim, print_spec=CARD_5X7)
+    result = verify_file(saved.path)
+    assert result.made_by_photogen and result.watermark_found and result.creation_id == claim.creation_id
+
+
+def test_plain_photo_says_no(tmp_path: Path) -> None:
+    from .conftest import faces_dir
+
+    for path in [faces_dir() / "groups" / "bbt1.jpg", faces_dir() / "noface" / "landscape.jpg"]:
+        result = verify_file(path)
+        assert not result.made_by_photogen and not result.watermark_found and result.kind is None
+        assert "No photogen provenance" in result.summary
+    plain = tmp_path / "plain.png"
+    synthetic_photo().save(plain)
+    assert not verify_file(plain).made_by_photogen
+
+
+def test_output_never_leaks_source_metadata(tmp_path: Path) -> None:
+    source = write_photo(
+        tmp_path / "Private Library" / "grandma-at-home.jpg",
+        size=(400, 300),
+        gps=(48.8584, 2.2945),
+        make="Canon",
+        model="EOS SecretCam",
+        taken="2021:07:14 10:00:00",
+    )
+    photo = Image.open(source)
+    assert "exif" in photo.info
+    styled = apply_instant_style(photo, "cartoon", [(150, 80, 80, 100)])
+    claim = CreationClaim("instant", style="cartoon")
+    for ext in ("jpg", "png"):
+        out = tmp_path / output_filename(claim, "jpeg" if ext == "jpg" else "png")
+        save_output(styled.image, out, claim)
+        data = out.read_bytes()
+        for secret in (b"grandma", b"Private Library", b"Canon", b"SecretCam", b"2021:07:14", str(tmp_path).encode()):
+            assert secret not in data, f"{secret!r} leaked into {out.name}"
+        written = Image.open(io.BytesIO(data))
+        exif = written.info.get("exif")
+        assert not exif or not piexif.load(exif)["GPS"]
+        assert "grandma" not in out.name
+
+
+def test_verify_rejects_non_images(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_text("hello")
+    with pytest.raises(PhotogenError, match="not an image"):
+        verify_file(junk)
+    with pytest.raises(PhotogenError, match="Cannot read"):
+        verify_file(tmp_path / "missing.png")
+
+
+def test_signer_persists(tmp_path: Path) -> None:
+    first = LocalSigner.load_or_create(tmp_path / "signing")
+    second = LocalSigner.load_or_create(tmp_path / "signing")
+    assert first.chain_pem == second.chain_pem
+    assert ((tmp_path / "signing" / "signer.key").stat().st_mode & 0o777) == 0o600
