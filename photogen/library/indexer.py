@@ -214,9 +214,29 @@ def _apply_sidecar(meta: PhotoMetadata, sidecar: dict[str, Any]) -> None:
     if isinstance(taken, datetime):
         meta.taken_at, meta.taken_at_source = taken.isoformat(), sidecar.get("taken_at_source", "sidecar")
     lat, lon = sidecar.get("latitude"), sidecar.get("longitude")
-    if isinstance(lat, float) and isinstance(lon, float) and meta.latitude is None:
+    # the sidecar's place wins over EXIF: geoData holds the user's own edits in Google Photos
+    if isinstance(lat, float) and isinstance(lon, float):
         meta.latitude, meta.longitude = lat, lon
         meta.place_city, meta.place_region, meta.place_country = reverse_geocode(round(lat, 5), round(lon, 5))
+
+
+def _update_from_sidecar(cat: Catalog, photo_id: int, meta: PhotoMetadata, sidecar: dict[str, Any]) -> None:
+    """A newer export's edits (date, place, caption, favourite) reach a photo photogen already knows."""
+    updates: dict[str, Any] = {}
+    if isinstance(sidecar.get("taken_at"), datetime):
+        updates |= {"taken_at": meta.taken_at, "taken_at_source": meta.taken_at_source}
+    if isinstance(sidecar.get("latitude"), float):
+        updates |= {
+            "latitude": meta.latitude, "longitude": meta.longitude, "place_city": meta.place_city,
+            "place_region": meta.place_region, "place_country": meta.place_country,
+        }
+    if "description" in sidecar:
+        updates["description"] = sidecar.get("description")
+    if "favorite" in sidecar:
+        updates["favorite"] = int(bool(sidecar.get("favorite")))
+    if updates:
+        assignments = ", ".join(f"{column} = ?" for column in updates)
+        cat.execute(f"UPDATE photos SET {assignments} WHERE id = ?", (*updates.values(), photo_id))
 
 
 def _record_skip(cat: Catalog, album_id: int, file: FileRef, reason: str) -> None:
@@ -254,6 +274,8 @@ def _record_photo(library: Library, album_id: int, analysis: _Analysis) -> None:
             excluded = False
         else:
             photo_id, excluded = row["id"], bool(row["excluded"])
+            if sidecar and not excluded:
+                _update_from_sidecar(cat, photo_id, meta, sidecar)
         cat.execute(
             """INSERT INTO photo_files (album_id, photo_id, rel_path, size_bytes, mtime_ns) VALUES (?, ?, ?, ?, ?)
                ON CONFLICT (album_id, rel_path) DO UPDATE SET photo_id = excluded.photo_id,
