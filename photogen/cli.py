@@ -274,7 +274,369 @@ INDEX_STEPS: list[Any] = []
 
 
 # ---- faces and people -------------------------------------------------------------------------
+
+people_app = typer.Typer(help="People: faces grouped by who they are, and your say over it.", no_args_is_help=True)
+faces_app = typer.Typer(help="Faces found in the allowed photos.", no_args_is_help=True)
+app.add_typer(people_app, name="people")
+app.add_typer(faces_app, name="faces")
+
+
+def _faces_index_step(lib: Any, report: Any, bar: Any) -> None:
+    """`photogen index`: find the faces of new photos and put them on people."""
+    from photogen.faces.indexing import index_faces
+
+    if bar is not None:
+        bar.reset(total=0)
+        bar.set_description("faces")
+
+    def progress(done: int, total: int, _what: str) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+    faces = index_faces(lib, progress)
+    report.faces = faces  # for callers that want the figures; the JSON summary stays the library's
+    clustering = faces.clustering
+    summary = f"faces: {faces.faces} found in {faces.photos} new photo(s)"
+    if clustering is not None:
+        summary += f"; {clustering.people} people ({clustering.new_people} new), {clustering.unassigned} face(s) on nobody"
+    typer.echo(summary + ".", err=True)
+    for photo_id, reason in faces.skipped:
+        typer.echo(f"  faces skipped photo {photo_id}: {reason}", err=True)
+
+
+INDEX_STEPS.append(_faces_index_step)
+
+
+@people_app.command("list")
+def people_list(as_json: JsonOpt = False) -> None:
+    """People with their faces and photos ("me" first)."""
+    from photogen.faces.people import list_people
+
+    with library() as lib:
+        people = list_people(lib)
+    lines = []
+    for p in people:
+        flags = " ".join(f for f, on in (("(me)", p.is_me), ("(hidden)", p.hidden)) if on)
+        hint = f"  suggested name: {p.suggested_name}" if p.suggested_name else ""
+        lines.append(f"{p.id:>6}  {p.label:<30} {p.face_count:>5} face(s) {flags}{hint}".rstrip())
+    emit([p.as_dict() for p in people], as_json, lines or ["No people yet. Run `photogen index` after adding photos."])
+
+
+@people_app.command("name")
+def people_name(person_id: int, name: str) -> None:
+    """Name a person ("" clears the name)."""
+    from photogen.faces.people import name_person
+
+    with library() as lib:
+        name_person(lib, person_id, name)
+    typer.echo(f"Person {person_id} is now named {name!r}." if name.strip() else f"Person {person_id} has no name now.")
+
+
+@people_app.command("me")
+def people_me(person_id: int) -> None:
+    """Mark the person who is you."""
+    from photogen.faces.people import mark_me
+
+    with library() as lib:
+        mark_me(lib, person_id)
+    typer.echo(f"Person {person_id} is you.")
+
+
+@people_app.command("merge")
+def people_merge(person_id: int, into_id: int) -> None:
+    """Merge a person into another: one person, the faces of both."""
+    from photogen.faces.people import merge_people
+
+    with library() as lib:
+        merge_people(lib, person_id, into_id)
+    typer.echo(f"Merged person {person_id} into {into_id}.")
+
+
+@people_app.command("hide")
+def people_hide(
+    person_id: int, undo: Annotated[bool, typer.Option("--undo", help="Show the person again.")] = False
+) -> None:
+    """Hide a person from the People view and from suggestions."""
+    from photogen.faces.people import hide_person
+
+    with library() as lib:
+        hide_person(lib, person_id, hidden=not undo)
+    typer.echo(f"Person {person_id} is {'shown again' if undo else 'hidden'}.")
+
+
+@people_app.command("recluster")
+def people_recluster(as_json: JsonOpt = False) -> None:
+    """Group all faces into people again from scratch; your names, moves and merges are kept."""
+    from photogen.faces.people import recluster
+
+    with library() as lib:
+        report = recluster(lib)
+    emit(report.as_dict(), as_json, [f"{report.people} people ({report.new_people} new), {report.unassigned} face(s) on nobody, {report.changed} face(s) moved."])
+
+
+@people_app.command("references")
+def people_references(person_id: int, limit: Annotated[int, typer.Option(min=1, max=50)] = 5, as_json: JsonOpt = False) -> None:
+    """A person's best reference faces (pinned first, then by quality)."""
+    from photogen.faces.people import reference_faces
+
+    with library() as lib:
+        refs = reference_faces(lib, person_id, limit)
+    data = [{"id": f.id, "photo_id": f.photo_id, "quality": round(f.quality, 4), "pinned": f.pinned_reference == 1} for f in refs.faces]
+    emit(data, as_json, [f"face {d['id']}  photo {d['photo_id']}  quality {d['quality']:.2f}{'  (pinned)' if d['pinned'] else ''}" for d in data])
+
+
+@faces_app.command("list")
+def faces_list(
+    person: Annotated[int | None, typer.Option("--person", help="Only this person's faces.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Faces with their photo, box, detection score, quality and person."""
+    from photogen.faces.people import list_faces
+
+    with library() as lib:
+        faces = list_faces(lib, person_id=person)
+    data = [f.as_dict() for f in faces]
+    lines = [
+        f"{f.id:>6}  photo {f.photo_id:>5}  person {f.person_id if f.person_id is not None else '-':>5}  "
+        f"score {f.score:.2f}  quality {f.quality:.2f}  box {list(f.box)}  {f.photo_path or ''}"
+        for f in faces
+    ]
+    emit(data, as_json, lines or ["No faces yet. Run `photogen index` after adding photos."])
+
+
+@faces_app.command("move")
+def faces_move(
+    face_id: int, person: Annotated[str, typer.Argument(help="A person id, 'none' (not this person: nobody) or 'new'.")]
+) -> None:
+    """Move a face to another person, to a new person, or to nobody; it stays there."""
+    from photogen.faces.people import move_face, parse_move_target
+
+    with library() as lib:
+        now = move_face(lib, face_id, parse_move_target(person))
+    typer.echo(f"Face {face_id} is now on person {now}." if now is not None else f"Face {face_id} is now on nobody.")
+
+
+@faces_app.command("reference")
+def faces_reference(
+    face_id: int, state: Annotated[str, typer.Argument(help="'pin' (always a reference), 'drop' (never) or 'auto'.")]
+) -> None:
+    """Pin a face as a reference photo of its person, or drop it."""
+    from photogen.faces.people import set_reference
+
+    with library() as lib:
+        set_reference(lib, face_id, state)  # type: ignore[arg-type]
+    typer.echo(f"Face {face_id}: reference {state}.")
+
+
 # ---- end faces and people ---------------------------------------------------------------------
+
+
+# ---- create: models, generate, templates, verify ------------------------------------------------
+
+models_app = typer.Typer(help="Diffusion models: download, import, export to ONNX.", no_args_is_help=True)
+templates_app = typer.Typer(help="Cards, album pages and social posts.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(templates_app, name="templates")
+
+
+def _stage_bar() -> Any:
+    from tqdm import tqdm
+
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        bar = bars.get(stage) or bars.setdefault(stage, tqdm(total=total, desc=stage, leave=False))
+        bar.total, bar.n = total, done
+        bar.refresh()
+
+    return progress
+
+
+@models_app.command("list")
+def models_list(as_json: JsonOpt = False) -> None:
+    """Supported models, whether each is installed, and the state of its exports."""
+    from photogen.generate.commands import list_models
+
+    models = list_models(settings())
+    data = [m.to_json() for m in models]
+    lines = [
+        f"{'installed' if m.installed else '         '}  {m.id:<22} {m.kind:<10} {m.download_bytes / 1e9:5.1f} GB  {m.license}  exports: "
+        + ", ".join(f"{p} {state}" for p, state in m.exports.items())
+        for m in models
+    ]
+    emit(data, as_json, lines)
+
+
+@models_app.command("info")
+def models_info(model_id: str, as_json: JsonOpt = False) -> None:
+    """Everything known about one model."""
+    from photogen.generate.commands import model_info
+
+    info = model_info(model_id, settings()).to_json()
+    emit(info, as_json, [f"{k}: {v}" for k, v in info.items()])
+
+
+@models_app.command("download")
+def models_download(
+    model_id: str,
+    accept_license: Annotated[bool, typer.Option("--accept-license", help="Accept the model's license without asking.")] = False,
+) -> None:
+    """Download a model from the Hugging Face hub (shows its license first; resumable)."""
+    from tqdm import tqdm
+
+    from photogen.generate.commands import download
+
+    def ask(spec: Any) -> bool:
+        typer.echo(f"{spec.title} is licensed under {spec.license.name}: {spec.license.url}")
+        return typer.confirm("Do you accept this license?")
+
+    bar = tqdm(unit="B", unit_scale=True, desc=model_id) if sys.stderr.isatty() else None
+
+    def progress(done: int, total: int, _what: str) -> None:
+        if bar is not None:
+            bar.total, bar.n = total, done
+            bar.refresh()
+
+    installed = download(model_id, settings(), accept_license=accept_license or ask, progress=progress)
+    if bar is not None:
+        bar.close()
+    typer.echo(f"Downloaded {installed.spec.id}. Next: `photogen models export {installed.spec.id}`.")
+
+
+@models_app.command("import")
+def models_import(path: Path, name: Annotated[str | None, typer.Option("--name", help="An id for it.")] = None) -> None:
+    """Use weights you already have: a diffusers folder or a single .safetensors checkpoint."""
+    from photogen.generate.commands import import_weights
+
+    installed = import_weights(path, settings(), name)
+    typer.echo(f"Imported {installed.spec.id}. Next: `photogen models export {installed.spec.id}`.")
+
+
+@models_app.command("export")
+def models_export(
+    model_id: str,
+    precision: Annotated[str | None, typer.Option(help="fp32, int8 (CPU, smallest) or fp16 (GPU).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Export again even if a sound export exists.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export a model to ONNX (checked against its manifest; stale exports are rebuilt)."""
+    from photogen.generate.commands import default_precision, export
+
+    manifest = export(model_id, precision or default_precision(), settings(), force=force, progress=_stage_bar())
+    data = json.loads(manifest.model_dump_json())
+    emit(data, as_json, [f"Exported {model_id} ({data['precision']}), opset {data['opset']}, {len(data['files'])} files."])
+
+
+@models_app.command("create-tiny")
+def models_create_tiny(directory: Path) -> None:
+    """Build a tiny random-weight test model (for tests and offline smoke runs; its pictures are noise)."""
+    from photogen.generate.commands import create_tiny
+
+    path = create_tiny(directory, settings())
+    typer.echo(f"Built a tiny TEST model in {path} and installed it as 'tiny-test'. Its outputs are labeled as test images.")
+
+
+@templates_app.command("list")
+def templates_list(as_json: JsonOpt = False) -> None:
+    """Card themes, album pages and social formats."""
+    from photogen.create.templates import list_templates
+
+    data = list_templates()
+    emit(data, as_json, [f"{t['id']:<18} {t.get('title', '')}  {t.get('size_px', '')}" for t in data])
+
+
+@app.command("generate")
+def generate(
+    mode: Annotated[str, typer.Option(help="text, restyle, background, or instant (no model needed).")] = "text",
+    prompt: Annotated[str, typer.Option(help="What to make; mention people with @Name or 'me'.")] = "",
+    photo: Annotated[list[int] | None, typer.Option("--photo", help="A photo id (repeat for album pages).")] = None,
+    person: Annotated[list[str] | None, typer.Option("--person", help="A person by name (repeat for several).")] = None,
+    style: Annotated[str | None, typer.Option(help="A style preset (see --help of `templates list`).")] = None,
+    speed: Annotated[str, typer.Option(help="fast, balanced or quality.")] = "balanced",
+    template: Annotated[str | None, typer.Option(help="card:birthday, post:4x5, album-page, ...")] = None,
+    title: Annotated[str | None, typer.Option(help="Card or page title.")] = None,
+    message: Annotated[str | None, typer.Option(help="Card message.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model id (default: the installed one).")] = None,
+    precision: Annotated[str | None, typer.Option(help="fp32, int8 or fp16.")] = None,
+    seed: Annotated[int, typer.Option(help="Same seed, same picture.")] = 0,
+    variants: Annotated[int, typer.Option(help="How many to make.")] = 1,
+    best_of: Annotated[int | None, typer.Option("--best-of", help="Keep only the N most alike.")] = None,
+    steps: Annotated[int | None, typer.Option(help="Denoising steps (default: from --speed).")] = None,
+    size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT, multiples of 8.")] = None,
+    background: Annotated[str, typer.Option(help="instant mode: keep, blur or replace.")] = "keep",
+    fmt: Annotated[list[str] | None, typer.Option("--format", help="png, jpeg, pdf (repeat for several).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Where to write the files.")] = Path("photogen-out"),
+    as_json: JsonOpt = False,
+) -> None:
+    """Make something: a new scene, a restyled photo, a new background, a card or a post."""
+    from photogen.create.studio import CreateRequest, Studio
+
+    parsed_size = None
+    if size:
+        try:
+            w, h = (int(v) for v in size.lower().split("x"))
+        except ValueError as exc:
+            raise PhotogenError(f"--size must look like 512x512, not {size!r}.") from exc
+        parsed_size = (w, h)
+    request = CreateRequest(
+        mode=mode,  # type: ignore[arg-type]
+        prompt=prompt,
+        photo_ids=list(photo or []),
+        people=list(person or []),
+        style=style,
+        speed=speed,
+        template=template,
+        title=title,
+        message=message,
+        model_id=model,
+        precision=precision,
+        seed=seed,
+        variants=variants,
+        best_of=best_of,
+        steps=steps,
+        size=parsed_size,
+        background=background,  # type: ignore[arg-type]
+        formats=tuple(fmt or ["png"]),  # type: ignore[arg-type]
+    )
+    from tqdm import tqdm
+
+    bar = None if as_json or not sys.stderr.isatty() else tqdm(total=100, desc="creating", bar_format="{l_bar}{bar}| {desc}")
+
+    def progress(fraction: float, what: str) -> None:
+        if bar is not None:
+            bar.n = int(fraction * 100)
+            bar.set_description(what)
+
+    with library() as lib:
+        creation = Studio(lib.settings).create(lib, request, out.resolve(), progress)
+    if bar is not None:
+        bar.close()
+    lines = [f"Creation {creation.id} ({creation.kind}): prompt shown to the model: {creation.model_prompt!r}"]
+    for v in creation.variants:
+        score = ", ".join(f"{k} {s:.2f}" for k, s in v.likeness.items())
+        lines.append(f"  variant {v.variant} seed {v.seed}{'  likeness: ' + score if score else ''}  ->  {', '.join(str(p) for p in v.files)}")
+        lines += [f"    note: {n}" for n in v.notes]
+    lines.append(f"  sources: photos {creation.source_photo_ids or 'none'}; people {[n for _, n in creation.people] or 'none'}")
+    emit(creation.to_json(), as_json, lines)
+
+
+@app.command("verify")
+def verify(file: Path, as_json: JsonOpt = False) -> None:
+    """Say whether a file was made by photogen, and what it claims."""
+    from photogen.create.provenance import verify_file
+
+    result = verify_file(file)
+    data = result.to_dict()
+    emit(data, as_json, [result.summary])
+    if not result.made_by_photogen:
+        raise typer.Exit(3)  # scripts can tell "not ours" from an error
+
+
+# ---- end create -------------------------------------------------------------------------------
 
 
 # ---- privacy ----------------------------------------------------------------------------------

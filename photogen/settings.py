@@ -29,6 +29,17 @@ class Settings(BaseSettings):
     index_threads: int = 2
     models_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "exported_models")
     onnx_threads: int = 0  # 0: let ONNX Runtime pick (one per physical core)
+    # faces: detector/embedder pair, detection and clustering knobs (measured values: photogen/faces)
+    face_backend: str = "yunet-sface"
+    face_score_threshold: float = 0.72
+    face_detect_max_side: int = 1280
+    # photos are decoded for face analysis at most this big: small faces keep their detail, and
+    # 24-megapixel originals decode at half size (JPEG draft mode) instead of in full
+    face_decode_max_side: int = 2560
+    face_link_threshold: float = 0.38
+    face_attach_threshold: float = 0.40
+    face_min_quality: float = 0.35
+    face_min_faces: int = 2
     # Hugging Face Spaces set SPACE_ID; there every visitor gets a private, in-memory session
     space_mode: bool = Field(default_factory=lambda: bool(os.environ.get("SPACE_ID")))
 

@@ -72,7 +72,11 @@ class YuNetSFaceBackend:
 
 
 def _yunet_sface(settings: Settings, *, license_accepted: bool) -> FaceBackend:
-    return YuNetSFaceBackend(ort_runtime_factory(settings.onnx_threads))
+    factory = ort_runtime_factory(settings.onnx_threads)
+    detector = YuNetDetector(
+        factory, score_threshold=settings.face_score_threshold, max_side=settings.face_detect_max_side
+    )
+    return YuNetSFaceBackend(factory, detector=detector)
 
 
 def _insightface(settings: Settings, *, license_accepted: bool) -> FaceBackend:

@@ -15,7 +15,7 @@ import gradio as gr
 from photogen.errors import PhotogenError
 from photogen.library.library import open_library
 from photogen.settings import Settings
-from photogen.ui import connect_tab, library_tab, privacy_tab
+from photogen.ui import connect_tab, library_tab, people_tab, privacy_tab
 from photogen.ui.session import SessionFactory, close_session
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,7 @@ def build_app(factory: SessionFactory) -> gr.Blocks:
         hooks = [
             connect_tab.build(session, factory.space_mode),
             library_tab.build(session),
+            people_tab.build(session),
             privacy_tab.build(session),
         ]
         loaded = demo.load(factory.open, outputs=session)

@@ -1,0 +1,499 @@
+"""The studio: one call from "what the user asked for" to finished, honest, recorded outputs.
+
+    request ─► plan (people, place, time) ─► base photo + faces ─► instant filter or diffusion
+            ─► likeness ─► template ─► provenance ─► catalog (creation, sources, audit)
+
+The CLI's `generate` and the UI's Create tab both call `Studio.create`; neither holds logic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import io
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from PIL import Image
+
+from photogen.create.context import context_photo_ids, known_people, plan_prompt
+from photogen.create.instant import apply_instant_style, keep_faces
+from photogen.create.presets import build_prompt, get_speed_preset
+from photogen.create.prompt import KnownPerson, PromptPlan
+from photogen.create.provenance import CreationClaim, LocalSigner, output_filename, save_output
+from photogen.create.templates import parse_template_id, render_album_page, render_card, render_social_post
+from photogen.errors import PhotogenError
+from photogen.library.catalog import utc_now
+from photogen.library.images import load_rgb
+from photogen.library.library import Library
+from photogen.library.photos import read_original
+from photogen.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["instant", "restyle", "background", "text"]
+OutputFormat = Literal["png", "jpeg", "pdf"]
+Progress = Callable[[float, str], None]  # fraction done in [0, 1], what is happening
+XYWH = tuple[int, int, int, int]
+
+MODES: tuple[str, ...] = ("instant", "restyle", "background", "text")
+# below this cosine a restyled face has drifted from its person; measured SFace same-person range 0.51-0.93
+FACE_GUARD_MIN_LIKENESS = 0.55
+WORKING_MAX_SIDE = 1600
+
+
+@dataclass
+class CreateRequest:
+    """Everything a user can ask of the studio. Plain data: the UI and the CLI fill it alike."""
+
+    mode: Mode
+    prompt: str = ""
+    photo_ids: list[int] = field(default_factory=list)
+    people: list[str] = field(default_factory=list)
+    style: str | None = None
+    speed: str = "balanced"
+    template: str | None = None
+    title: str | None = None
+    message: str | None = None
+    model_id: str | None = None
+    precision: str | None = None
+    seed: int = 0
+    variants: int = 1
+    best_of: int | None = None
+    steps: int | None = None
+    size: tuple[int, int] | None = None
+    background: Literal["keep", "blur", "replace"] = "keep"
+    formats: tuple[OutputFormat, ...] = ("png",)
+
+
+@dataclass
+class CreatedVariant:
+    image: Image.Image
+    seed: int
+    variant: int
+    likeness: dict[str, float] = field(default_factory=dict)  # who -> cosine; 0 when the face is not found
+    notes: list[str] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return float(np.mean(list(self.likeness.values()))) if self.likeness else 0.0
+
+
+@dataclass
+class Creation:
+    id: int
+    mode: Mode
+    kind: str  # provenance kind: ai-generated, ai-composite or instant
+    model_prompt: str
+    variants: list[CreatedVariant]
+    source_photo_ids: list[int]
+    people: list[tuple[int, str]]
+    model: str | None
+    template: str | None
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "creation_id": self.id,
+            "mode": self.mode,
+            "kind": self.kind,
+            "prompt_shown_to_model": self.model_prompt,
+            "model": self.model,
+            "template": self.template,
+            "sources": {"photo_ids": self.source_photo_ids, "people": [{"id": i, "name": n} for i, n in self.people]},
+            "seconds": round(self.seconds, 3),
+            "variants": [
+                {
+                    "seed": v.seed,
+                    "variant": v.variant,
+                    "likeness": {k: round(s, 3) for k, s in v.likeness.items()},
+                    "notes": v.notes,
+                    "paths": [str(p) for p in v.files],
+                }
+                for v in self.variants
+            ],
+        }
+
+
+def xywh_to_corners(box: XYWH) -> tuple[int, int, int, int]:
+    x, y, w, h = box
+    return x, y, x + w, y + h
+
+
+def union_box(boxes: Sequence[XYWH]) -> XYWH | None:
+    if not boxes:
+        return None
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _iou(a: XYWH, b: XYWH) -> float:
+    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
+    iw = max(0, min(ax1, bx1) - max(a[0], b[0]))
+    ih = max(0, min(ay1, by1) - max(a[1], b[1]))
+    inter = iw * ih
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union else 0.0
+
+
+class Studio:
+    """Builds its heavy parts (face models, diffusion sessions, the signer) once, on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._analyzer: Any = None
+        self._engine: Any = None
+        self._signers: dict[str, LocalSigner] = {}
+
+    # ---- heavy parts, built lazily -----------------------------------------------------------
+
+    def analyzer(self) -> Any:
+        with self._lock:
+            if self._analyzer is None:
+                from photogen.faces.analyzer import FaceAnalyzer
+
+                self._analyzer = FaceAnalyzer(settings=self.settings)
+            return self._analyzer
+
+    def engine(self) -> Any:
+        with self._lock:
+            if self._engine is None:
+                from photogen.generate.commands import GenerationEngine
+
+                self._engine = GenerationEngine(self.settings)
+            return self._engine
+
+    def signer(self, library: Library) -> LocalSigner:
+        """One C2PA signer per data directory, its key kept encrypted in the library like everything else."""
+        key = str(library.home)
+        if key not in self._signers:
+            name = "signing:c2pa"
+            try:
+                stored = json.loads(library.get_blob(name))
+                signer = LocalSigner(stored["chain"].encode(), stored["key"].encode())
+            except PhotogenError:
+                signer = LocalSigner.load_or_create(None)
+                payload = json.dumps({"chain": signer.chain_pem.decode(), "key": signer.key_pem.decode()}).encode()
+                library.put_blob(name, payload, "signing")
+            self._signers[key] = signer
+        return self._signers[key]
+
+    # ---- the one entry point ---------------------------------------------------------------------
+
+    def create(self, library: Library, request: CreateRequest, out_dir: Path, progress: Progress | None = None) -> Creation:
+        started = time.perf_counter()
+        say = progress or (lambda _f, _w: None)
+
+        # 1. Check inputs
+        if request.mode not in MODES:
+            raise PhotogenError(f"Unknown mode {request.mode!r}: use {', '.join(MODES)}.")
+        if request.mode in ("instant", "restyle", "background") and not request.photo_ids:
+            raise PhotogenError(f"The {request.mode} mode starts from a photo: choose one (--photo ID).")
+        if request.mode == "text" and not request.prompt.strip():
+            raise PhotogenError("Describe the picture you want (a prompt).")
+        if not 1 <= request.variants <= 16:
+            raise PhotogenError("Ask for between 1 and 16 variants.")
+        template = parse_template_id(request.template) if request.template else None
+        if template is not None and template.kind == "album-page" and not request.photo_ids:
+            raise PhotogenError("An album page needs photos: choose one or more (--photo ID).")
+
+        self._library = library
+        # 2. Plan: who, where, when, and the prompt the model will see
+        say(0.02, "Reading your prompt")
+        plan = plan_prompt(library, request.prompt) if request.prompt.strip() else None
+        people = self._resolve_people(library, plan, request.people)
+        scene = plan.model_prompt() if plan is not None else request.prompt.strip()
+        style = request.style or (plan.style if plan is not None else None)
+        context_ids = context_photo_ids(library, plan) if plan is not None else []
+
+        # 3. Base photos and their faces
+        say(0.06, "Opening your photo")
+        bases = [self._open_photo(library, pid) for pid in request.photo_ids]
+        base = bases[0] if bases else None
+        faces = self.analyzer().analyze(np.asarray(base)) if base is not None and request.mode != "text" else []
+        boxes: list[XYWH] = [tuple(int(v) for v in f.box) for f in faces]  # type: ignore[misc]
+
+        # 4. Make the pictures
+        model_label: str | None = None
+        if request.mode == "instant":
+            say(0.2, "Applying the style")
+            result = apply_instant_style(base, style or "watercolor", boxes, background=request.background)
+            variants = [CreatedVariant(result.image, seed=request.seed, variant=0)]
+            kind = "instant"
+        else:
+            variants, model_label = self._diffuse(request, scene, style, base, faces, boxes, people, say)
+            kind = "ai-generated"
+
+        # 5. Likeness, and best-of
+        if faces and base is not None and request.mode in ("restyle", "background"):
+            for v in variants:
+                self._score_against_photo(v, faces, base.width)
+        if request.best_of is not None and len(variants) > request.best_of:
+            variants = sorted(variants, key=lambda v: v.score, reverse=True)[: request.best_of]
+
+        # 6. Templates
+        if template is not None:
+            say(0.85, "Laying out the " + template.kind.replace("-", " "))
+            for v in variants:
+                v.image = self._apply_template(template, v.image, bases, boxes, request)
+            if template.kind == "album-page":
+                kind = "ai-composite" if kind != "instant" else "instant"
+
+        # 7. Record the creation (its sources are what the user sees and the audit log keeps)
+        source_ids = sorted(set(request.photo_ids) | set(context_ids))
+        creation_id = self._record(library, request, kind, scene, model_label, variants, source_ids, people)
+
+        # 8. Write the files, each marked with what it is
+        say(0.92, "Saving with provenance")
+        claim = CreationClaim(
+            kind=kind,  # type: ignore[arg-type]
+            creation_id=f"{creation_id}",
+            model=model_label,
+            style=style,
+            template=request.template,
+        )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        signer = self.signer(library)
+        for v in variants:
+            for fmt in request.formats:
+                name = output_filename(claim, "jpeg" if fmt == "jpeg" else fmt)
+                stem, suffix = name.rsplit(".", 1)
+                path = out_dir / f"{stem}-v{v.variant}.{suffix}"
+                spec = None
+                if fmt == "pdf":
+                    from photogen.create.layout import CARD_5X7
+
+                    spec = CARD_5X7
+                saved = save_output(v.image, path, claim, fmt=fmt, signer=signer, print_spec=spec)
+                v.files.append(saved.path)
+        say(1.0, "Done")
+        return Creation(
+            id=creation_id,
+            mode=request.mode,
+            kind=kind,
+            model_prompt=scene,
+            variants=variants,
+            source_photo_ids=source_ids,
+            people=people,
+            model=model_label,
+            template=request.template,
+            seconds=time.perf_counter() - started,
+        )
+
+    # ---- steps ---------------------------------------------------------------------------------
+
+    def _open_photo(self, library: Library, photo_id: int) -> Image.Image:
+        data = read_original(library, photo_id)
+        return Image.fromarray(load_rgb(data, self.settings.max_image_pixels, max_side=WORKING_MAX_SIDE))
+
+    def _resolve_people(self, library: Library, plan: PromptPlan | None, names: Sequence[str]) -> list[tuple[int, str]]:
+        known = known_people(library)
+        chosen: dict[int, str] = {}
+        if plan is not None:
+            for mention in plan.people:
+                chosen[int(mention.person_id)] = mention.name
+        for name in names:
+            person = _find_person(known, name)
+            chosen[int(person.id)] = person.name
+        return list(chosen.items())
+
+    def _diffuse(
+        self,
+        request: CreateRequest,
+        scene: str,
+        style: str | None,
+        base: Image.Image | None,
+        faces: Sequence[Any],
+        boxes: Sequence[XYWH],
+        people: Sequence[tuple[int, str]],
+        say: Progress,
+    ) -> tuple[list[CreatedVariant], str]:
+        from photogen.generate.commands import GenerationRequest
+        from photogen.generate.sources import list_installed
+
+        model_id = request.model_id or _default_model(list_installed(self.settings))
+        speed = get_speed_preset(request.speed)
+        steps, guidance = speed.for_model_family("fast")
+        prompt, negative = build_prompt(scene or "a beautiful scene", style)
+        guard = self._face_guard(faces) if request.mode == "restyle" and faces else None
+        gen_request = GenerationRequest(
+            mode=request.mode,  # type: ignore[arg-type]
+            prompt=prompt,
+            negative_prompt=negative,
+            model_id=model_id,
+            precision=request.precision,  # type: ignore[arg-type]
+            seed=request.seed,
+            variants=request.variants,
+            steps=request.steps or steps,
+            guidance_scale=guidance,
+            size=request.size,
+            photo=base,
+            face_boxes=[xywh_to_corners(b) for b in boxes],
+            face_guard=guard,
+        )
+        if people and request.mode == "text":
+            _attach_identities(self._library, gen_request, people)
+        say(0.1, f"Loading {model_id}")
+
+        def on_step(step: int, total: int) -> None:
+            say(0.1 + 0.7 * step / max(total, 1), f"Painting, step {step} of {total}")
+
+        result = self.engine().generate(gen_request, on_step)
+        label = f"{result.model_id} (onnx {result.precision})" + (" [test model: random weights]" if result.test_model else "")
+        variants = [CreatedVariant(g.image, seed=g.seed, variant=g.variant) for g in result.images]
+        for v, g in zip(variants, result.images, strict=True):
+            for name, score in (g.extra.get("likeness") or {}).items():
+                v.likeness[str(name)] = float(score)
+        return variants, label
+
+    def _face_guard(self, faces: Sequence[Any]) -> Callable[[Image.Image, Image.Image], Image.Image]:
+        """Keep each face of the photo its person: where the restyled face drifts, blend the original back."""
+        analyzer = self.analyzer()
+
+        def guard(original: Image.Image, generated: Image.Image) -> Image.Image:
+            orig = np.asarray(original.convert("RGB"))
+            gen = np.asarray(generated.convert("RGB").resize(original.size))
+            found = analyzer.analyze(gen)
+            drifted = []
+            for face in faces:
+                match = max(found, key=lambda f: _iou(tuple(f.box), tuple(face.box)), default=None)
+                ok = match is not None and _iou(tuple(match.box), tuple(face.box)) > 0.3
+                if not ok or float(np.dot(match.embedding, face.embedding)) < FACE_GUARD_MIN_LIKENESS:
+                    drifted.append(tuple(int(v) for v in face.box))
+            if not drifted:
+                return generated
+            blended = keep_faces(orig, gen, drifted, fidelity=0.85)
+            return Image.fromarray(blended).resize(generated.size)
+
+        return guard
+
+    def _score_against_photo(self, variant: CreatedVariant, faces: Sequence[Any], base_width: int) -> None:
+        """Likeness of each face of the photo in the result: the cosine of the two SFace embeddings."""
+        gen = np.asarray(variant.image.convert("RGB"))
+        scale_x = gen.shape[1] / max(1, base_width)
+        found = self.analyzer().analyze(gen)
+        for i, face in enumerate(faces, start=1):
+            box = tuple(int(v * scale_x) for v in face.box)
+            match = max(found, key=lambda f: _iou(tuple(f.box), box), default=None)  # type: ignore[arg-type]
+            label = f"face {i}"
+            if match is None or _iou(tuple(match.box), box) < 0.3:  # type: ignore[arg-type]
+                variant.likeness[label] = 0.0
+                variant.notes.append(f"{label}: not found in the result")
+            else:
+                variant.likeness[label] = max(0.0, float(np.dot(match.embedding, face.embedding)))
+
+    def _apply_template(self, template: Any, image: Image.Image, bases: Sequence[Image.Image], boxes: Sequence[XYWH], request: CreateRequest) -> Image.Image:
+        scale = image.width / bases[0].width if bases else 1.0
+        subject = union_box([tuple(int(v * scale) for v in b) for b in boxes])  # type: ignore[misc]
+        if template.kind == "card":
+            return render_card(image, template.name, title=request.title, message=request.message, subject_box=subject)
+        if template.kind == "post":
+            return render_social_post(image, template.name, subject_box=subject).image
+        # album page: the user's photos, untouched, over the made image as the backdrop
+        return render_album_page(list(bases), background=image, title=request.title or "").image
+
+    def _record(
+        self,
+        library: Library,
+        request: CreateRequest,
+        kind: str,
+        scene: str,
+        model: str | None,
+        variants: Sequence[CreatedVariant],
+        photo_ids: Sequence[int],
+        people: Sequence[tuple[int, str]],
+    ) -> int:
+        cat = library.catalog
+        params = {
+            "mode": request.mode,
+            "style": request.style,
+            "speed": request.speed,
+            "template": request.template,
+            "seed": request.seed,
+            "variants": len(variants),
+            "model": model,
+            "kind": kind,
+            "title": request.title,
+            "message": request.message,
+        }
+        with cat.tx():
+            creation_id = int(
+                cat.execute(
+                    "INSERT INTO creations (created_at, kind, prompt, params) VALUES (?, ?, ?, ?)",
+                    (utc_now(), request.mode, request.prompt or scene, json.dumps(params)),
+                ).lastrowid
+            )
+            for pid in photo_ids:
+                cat.execute("INSERT INTO creation_sources (creation_id, photo_id) VALUES (?, ?)", (creation_id, pid))
+            for person_id, _name in people:
+                cat.execute("INSERT INTO creation_sources (creation_id, person_id) VALUES (?, ?)", (creation_id, person_id))
+            for v in variants:
+                buf = io.BytesIO()
+                v.image.save(buf, format="PNG")
+                library.put_blob(f"creation:{creation_id}:{v.variant}", buf.getvalue(), "creation", creation_id=creation_id)
+            cat.execute("UPDATE creations SET output_blob = ? WHERE id = ?", (f"creation:{creation_id}:{variants[0].variant}", creation_id))
+            cat.audit(
+                "creation",
+                str(creation_id),
+                mode=request.mode,
+                kind=kind,
+                photo_ids=list(photo_ids),
+                person_ids=[p for p, _ in people],
+                model=model,
+            )
+        return creation_id
+
+
+def _find_person(known: Sequence[KnownPerson], name: str) -> KnownPerson:
+    wanted = name.strip().lstrip("@").casefold()
+    if wanted == "me":
+        for person in known:
+            if person.is_me:
+                return person
+        raise PhotogenError("No one is marked as you yet: in People, choose your face and mark it as me.")
+    for person in known:
+        if person.name.casefold() == wanted:
+            return person
+    close = difflib.get_close_matches(name, [p.name for p in known], n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else (" Known people: " + ", ".join(p.name for p in known[:10]) if known else " Name people in the People tab first.")
+    raise PhotogenError(f"No person named {name!r}.{hint}")
+
+
+def _default_model(installed: Sequence[str]) -> str:
+    if not installed:
+        raise PhotogenError(
+            "No diffusion model is installed yet. Download one with `photogen models download lcm-dreamshaper-v7` "
+            "(or import your own with `photogen models import PATH`); instant styles work without one."
+        )
+    from photogen.generate.catalog import CATALOG
+
+    preferred = [m.id for m in CATALOG if m.id in installed and m.kind != "test"]
+    return preferred[0] if preferred else installed[0]
+
+
+def _attach_identities(library: Library, gen_request: Any, people: Sequence[tuple[int, str]]) -> None:
+    """Hand the people's identities to the engine (the identity adapter, when the model has one)."""
+    hook = IDENTITY_HOOKS.get("attach")
+    if hook is None:
+        raise PhotogenError("This photogen cannot put people into new scenes yet; try restyle or background with a photo of them.")
+    hook(library, gen_request, people)
+
+
+# set by the identity adapter module: "attach" -> callable(library, generation_request, [(person_id, name)])
+IDENTITY_HOOKS: dict[str, Callable[..., None]] = {}
+
+
+def today() -> dt.date:
+    return dt.date.today()

@@ -1,0 +1,210 @@
+"""Finding the faces of the library's photos: the faces step of `photogen index`, also run by the UI.
+
+Incremental and resumable like the metadata indexer: only photos with `faces_indexed = 0` are read,
+each photo's faces, their encrypted crops and its `faces_indexed = 1` land in one transaction, so a
+run killed at any moment loses at most the photo in flight. Only photos of allowed albums are read
+(`read_original` refuses the rest). Afterwards the faces on nobody join people incrementally.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from photogen.errors import PhotogenError
+from photogen.faces.analyzer import Face, FaceAnalyzer
+from photogen.faces.backend import create_backend
+from photogen.faces.people import ClusteringReport, assign_unassigned, encode_vector
+from photogen.library.images import load_rgb
+from photogen.library.library import Library
+from photogen.library.photos import read_original
+from photogen.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+
+# side of the square face crops kept (encrypted) for the People view
+CROP_SIZE = 128
+# the crop shows this much around the face box (hair, chin), as a factor of the box's longer side
+CROP_CONTEXT = 1.6
+
+
+@dataclass
+class FaceIndexReport:
+    photos: int = 0
+    faces: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+    clustering: ClusteringReport | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "photos": self.photos,
+            "faces": self.faces,
+            "skipped": [{"photo_id": p, "reason": r} for p, r in self.skipped],
+            "clustering": self.clustering.as_dict() if self.clustering else None,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+_analyzers: dict[tuple[Any, ...], FaceAnalyzer] = {}
+_analyzers_lock = threading.Lock()
+
+
+def shared_analyzer(settings: Settings) -> FaceAnalyzer:
+    """One analyzer per model configuration for the whole process: its ONNX sessions load once.
+
+    A cache of loaded models, not per-user state: every session asking with the same settings gets
+    the same read-only models.
+    """
+    key = (settings.face_backend, settings.onnx_threads, settings.face_score_threshold, settings.face_detect_max_side)
+    with _analyzers_lock:
+        analyzer = _analyzers.get(key)
+        if analyzer is None:
+            analyzer = _analyzers[key] = FaceAnalyzer(create_backend(settings.face_backend, settings=settings))
+    return analyzer
+
+
+def photos_to_index(library: Library) -> list[int]:
+    """Usable photos whose faces have not been looked for yet."""
+    rows = library.catalog.query(
+        """SELECT id FROM photos WHERE excluded = 0 AND faces_indexed = 0
+           AND id IN (SELECT photo_id FROM photo_files) ORDER BY id"""
+    )
+    return [r[0] for r in rows]
+
+
+def index_faces(
+    library: Library, progress: Progress | None = None, *, analyzer: FaceAnalyzer | None = None
+) -> FaceIndexReport:
+    """Detect and embed the faces of new photos, then put them on people. Safe to run any time."""
+    started = time.monotonic()
+    settings = library.settings
+    report = FaceIndexReport()
+    todo = photos_to_index(library)
+    if progress:
+        progress(0, len(todo), "faces")
+    if todo:
+        analyzer = analyzer or shared_analyzer(settings)
+        for done, (photo_id, decoded) in enumerate(_decoded(library, todo), start=1):
+            if isinstance(decoded, str):
+                report.skipped.append((photo_id, decoded))
+            else:
+                image, scale = decoded
+                faces = analyzer.analyze(image)
+                if _store(library, photo_id, faces, image, scale):
+                    report.photos += 1
+                    report.faces += len(faces)
+            if progress:
+                progress(done, len(todo), f"photo {photo_id}")
+    report.clustering = assign_unassigned(library)
+    report.seconds = time.monotonic() - started
+    if report.photos:
+        library.catalog.audit("faces.index", None, actor="photogen", photos=report.photos, faces=report.faces)
+    logger.info("faces: %d photos, %d faces, %d skipped", report.photos, report.faces, len(report.skipped))
+    return report
+
+
+def _decoded(library: Library, photo_ids: list[int]) -> Iterator[tuple[int, tuple[np.ndarray, float] | str]]:
+    """Photos decoded a few ahead on worker threads (decoding releases the GIL), in order."""
+    settings = library.settings
+    with ThreadPoolExecutor(max_workers=max(1, settings.index_threads)) as pool:
+        window: list[tuple[int, Future]] = []
+        ahead = max(2, 2 * settings.index_threads)
+        queue = iter(photo_ids)
+        for photo_id in queue:
+            window.append((photo_id, pool.submit(_decode, library, photo_id)))
+            if len(window) >= ahead:
+                break
+        while window:
+            photo_id, future = window.pop(0)
+            following = next(queue, None)
+            if following is not None:
+                window.append((following, pool.submit(_decode, library, following)))
+            yield photo_id, future.result()
+
+
+def _decode(library: Library, photo_id: int) -> tuple[np.ndarray, float] | str:
+    """The photo as an oriented RGB array at analysis size, and its scale to the photo's pixels."""
+    settings = library.settings
+    try:
+        data = read_original(library, photo_id)
+        image = load_rgb(data, settings.max_image_pixels, max_side=settings.face_decode_max_side)
+    except PhotogenError as exc:
+        return str(exc)
+    except (OSError, MemoryError) as exc:
+        return f"cannot read the photo ({exc})"
+    width = library.catalog.scalar("SELECT width FROM photos WHERE id = ?", (photo_id,))
+    scale = image.shape[1] / width if width else 1.0
+    return image, scale
+
+
+def _store(library: Library, photo_id: int, faces: list[Face], image: np.ndarray, scale: float) -> bool:
+    """One photo's faces, crops and done-mark in one transaction; False if the photo went meanwhile."""
+    cat = library.catalog
+    with cat.tx():
+        # revoked or excluded while we were looking at it: store nothing
+        if cat.one("SELECT 1 FROM photos WHERE id = ? AND excluded = 0", (photo_id,)) is None:
+            return False
+        for face in faces:
+            x, y, w, h = (v / scale for v in face.box)
+            face_id = cat.execute(
+                """INSERT INTO faces (photo_id, box_x, box_y, box_w, box_h, landmarks, score, quality, embedding, backend)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    photo_id,
+                    x,
+                    y,
+                    w,
+                    h,
+                    encode_vector(face.landmarks / scale),
+                    face.score,
+                    face.quality,
+                    encode_vector(face.embedding),
+                    face.backend,
+                ),
+            ).lastrowid
+            library.put_blob(face_crop_blob_name(int(face_id)), crop_face(image, face.box), "face", photo_id=photo_id)
+        cat.execute("UPDATE photos SET faces_indexed = 1 WHERE id = ?", (photo_id,))
+    return True
+
+
+def face_crop_blob_name(face_id: int) -> str:
+    return f"face:{face_id}"
+
+
+def crop_face(image: np.ndarray, box: tuple[float, float, float, float], size: int = CROP_SIZE) -> bytes:
+    """A square JPEG of the face with some context, edges padded by repeating the border."""
+    height, width = image.shape[:2]
+    x, y, w, h = box
+    half = max(w, h) * CROP_CONTEXT / 2
+    cx, cy = x + w / 2, y + h / 2
+    x0, y0, x1, y1 = (int(round(v)) for v in (cx - half, cy - half, cx + half, cy + half))
+    region = image[max(0, y0) : max(0, min(height, y1)), max(0, x0) : max(0, min(width, x1))]
+    if region.size == 0:
+        region = np.zeros((size, size, 3), dtype=np.uint8)
+    else:
+        pads = (max(0, -y0), max(0, y1 - height), max(0, -x0), max(0, x1 - width))
+        region = cv2.copyMakeBorder(region, *pads, borderType=cv2.BORDER_REPLICATE)
+    shrink = region.shape[0] > size
+    crop = cv2.resize(region, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    buffer = io.BytesIO()
+    Image.fromarray(crop).save(buffer, format="JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def face_crop(library: Library, face_id: int) -> Image.Image:
+    """The stored crop of a face (decrypted), for the People view."""
+    data = library.get_blob(face_crop_blob_name(face_id))
+    return Image.open(io.BytesIO(data)).convert("RGB")

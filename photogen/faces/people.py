@@ -1,0 +1,589 @@
+"""People in the catalog: faces stored per photo, grouped into people, and the user's say over both.
+
+The clustering itself is pure (`photogen.faces.cluster`); this module maps it onto the catalog:
+
+- `faces.assignment` is 'auto' (placed by clustering), 'user' (the user put the face on its person:
+  a pin) or 'rejected' (the user said it is nobody); `faces.rejected_person_ids` lists the people a
+  face was moved away from ("not this person"). Together they are `cluster.UserDecisions`.
+- Person ids stay stable across a full re-cluster: each new cluster takes the person most of its
+  faces were on before, so names, "me" and "hidden" (stored on the person) stick, and a merge (the
+  merged person's faces are rewritten onto the survivor) holds.
+- A person exists while it has faces: a person left with none is deleted, as a revoke does.
+
+Every user action is one transaction and one audit-log entry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from photogen.errors import PhotogenError
+from photogen.faces.cluster import (
+    ClusterParams,
+    FaceRecord,
+    PeopleAssignment,
+    UserDecisions,
+    assign_new_faces,
+    best_reference_faces,
+    cluster_faces,
+    person_centroid,
+)
+from photogen.library.catalog import Catalog, utc_now
+from photogen.library.library import Library
+from photogen.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+NOBODY = "none"
+NEW_PERSON = "new"
+MoveTarget = int | Literal["none", "new"] | None
+
+_FACE_COLUMNS = (
+    "id, photo_id, box_x, box_y, box_w, box_h, landmarks, score, quality, embedding, backend, person_id, "
+    "assignment, rejected_person_ids, pinned_reference"
+)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class StoredFace:
+    """A face as the catalog holds it. `box` is (x, y, w, h) in the photo's oriented pixels."""
+
+    id: int
+    photo_id: int
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray  # (5, 2) float32, same pixels as `box`
+    score: float
+    quality: float
+    embedding: np.ndarray  # unit float32 vector in the space of `backend`
+    backend: str
+    person_id: int | None
+    assignment: str  # auto | user | rejected
+    rejected_person_ids: frozenset[int]
+    pinned_reference: int  # 1 pinned, -1 dropped, 0 automatic
+
+    @property
+    def record(self) -> FaceRecord:
+        return FaceRecord(self.id, self.photo_id, self.embedding, self.quality)
+
+    @property
+    def is_pinned(self) -> bool:
+        return self.assignment == "user" and self.person_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: int
+    name: str | None
+    is_me: bool
+    hidden: bool
+    face_count: int
+    photo_ids: list[int]
+    suggested_name: str | None
+
+    @property
+    def label(self) -> str:
+        return self.name or f"Person {self.id}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "is_me": self.is_me,
+            "face_count": self.face_count,
+            "photo_ids": self.photo_ids,
+            "suggested_name": self.suggested_name,
+            "hidden": self.hidden,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FaceListing:
+    """A face with where it is, for listings (`photogen faces list`)."""
+
+    id: int
+    photo_id: int
+    photo_path: str | None
+    album: str | None
+    box: tuple[int, int, int, int]
+    score: float
+    quality: float
+    person_id: int | None
+    assignment: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "photo_id": self.photo_id,
+            "photo_path": self.photo_path,
+            "album": self.album,
+            "box": list(self.box),
+            "score": round(self.score, 4),
+            "quality": round(self.quality, 4),
+            "person_id": self.person_id,
+            "assignment": self.assignment,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PersonReferences:
+    """A person's best reference faces for generation and the direction of their identity."""
+
+    person_id: int
+    name: str | None
+    faces: list[StoredFace]
+    person_centroid: np.ndarray  # unit vector, quality-weighted mean of the person's faces
+
+
+@dataclass(frozen=True, slots=True)
+class ClusteringReport:
+    faces: int
+    people: int
+    new_people: int
+    unassigned: int
+    changed: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "faces": self.faces,
+            "people": self.people,
+            "new_people": self.new_people,
+            "unassigned": self.unassigned,
+            "changed": self.changed,
+        }
+
+
+# ---- reading -----------------------------------------------------------------------------------
+
+
+def encode_vector(values: np.ndarray) -> bytes:
+    return np.ascontiguousarray(values, dtype=np.float32).tobytes()
+
+
+def _face_from_row(row: Any) -> StoredFace:
+    landmarks = (
+        np.frombuffer(row["landmarks"], dtype=np.float32).reshape(5, 2)
+        if row["landmarks"]
+        else np.zeros((5, 2), np.float32)
+    )
+    return StoredFace(
+        id=row["id"],
+        photo_id=row["photo_id"],
+        box=(row["box_x"], row["box_y"], row["box_w"], row["box_h"]),
+        landmarks=landmarks,
+        score=row["score"],
+        quality=row["quality"],
+        embedding=np.frombuffer(row["embedding"], dtype=np.float32),
+        backend=row["backend"],
+        person_id=row["person_id"],
+        assignment=row["assignment"],
+        rejected_person_ids=frozenset(int(p) for p in json.loads(row["rejected_person_ids"] or "[]")),
+        pinned_reference=row["pinned_reference"],
+    )
+
+
+def load_faces(
+    library: Library, *, backend: str | None = None, person_id: int | None = None, usable_only: bool = True
+) -> list[StoredFace]:
+    """Faces in the catalog (of usable photos only, unless asked), optionally of one backend or person."""
+    where, params = ["1 = 1"], []
+    if usable_only:
+        where.append("photo_id IN (SELECT id FROM photos WHERE excluded = 0)")
+    if backend is not None:
+        where.append("backend = ?")
+        params.append(backend)
+    if person_id is not None:
+        where.append("person_id = ?")
+        params.append(person_id)
+    rows = library.catalog.query(f"SELECT {_FACE_COLUMNS} FROM faces WHERE {' AND '.join(where)} ORDER BY id", params)
+    return [_face_from_row(r) for r in rows]
+
+
+def get_face(library: Library, face_id: int) -> StoredFace:
+    row = library.catalog.one(f"SELECT {_FACE_COLUMNS} FROM faces WHERE id = ?", (face_id,))
+    if row is None:
+        raise PhotogenError(f"No face with id {face_id}; see `photogen faces list`.")
+    return _face_from_row(row)
+
+
+def _require_person(cat: Catalog, person_id: int) -> Any:
+    row = cat.one("SELECT * FROM people WHERE id = ?", (person_id,))
+    if row is None:
+        raise PhotogenError(f"No person with id {person_id}; see `photogen people list`.")
+    return row
+
+
+def decisions_of(faces: Iterable[StoredFace]) -> UserDecisions:
+    """The user's decisions recorded on these faces, as clustering takes them."""
+    pinned: dict[int, int] = {}
+    nobody: set[int] = set()
+    rejected: dict[int, frozenset[int]] = {}
+    for face in faces:
+        if face.is_pinned:
+            assert face.person_id is not None
+            pinned[face.id] = face.person_id
+        elif face.assignment == "rejected":
+            nobody.add(face.id)
+        if face.rejected_person_ids:
+            rejected[face.id] = face.rejected_person_ids
+    return UserDecisions(pinned=pinned, nobody=frozenset(nobody), rejected=rejected)
+
+
+def cluster_params(settings: Settings) -> ClusterParams:
+    return ClusterParams(
+        link_threshold=settings.face_link_threshold,
+        attach_threshold=settings.face_attach_threshold,
+        min_quality=settings.face_min_quality,
+        min_faces=settings.face_min_faces,
+    )
+
+
+def suggested_names(library: Library) -> dict[int, str]:
+    """Person -> a name from Takeout sidecars, where a person's photos and the names line up.
+
+    For each person, the share of their named photos whose sidecar lists a name; best shares are
+    matched first, one name a person and one person a name, so a name everyone stands next to goes
+    to the person in every one of those photos. A share must be at least one half (two photos at
+    least when the person has several), names the user already gave are not offered again, and
+    people with a name get no suggestion.
+    """
+    cat = library.catalog
+    rows = cat.query(
+        """SELECT DISTINCT f.person_id, n.photo_id, n.name FROM faces f JOIN photo_names n ON n.photo_id = f.photo_id
+           JOIN people p ON p.id = f.person_id WHERE p.name IS NULL"""
+    )
+    if not rows:
+        return {}
+    taken = {r[0].casefold() for r in cat.query("SELECT name FROM people WHERE name IS NOT NULL")}
+    named_photos: dict[int, set[int]] = {}
+    counts: dict[int, Counter[str]] = {}
+    for person, photo, name in rows:
+        named_photos.setdefault(person, set()).add(photo)
+        counts.setdefault(person, Counter())[name] += 1
+    candidates = []
+    for person, counter in counts.items():
+        total = len(named_photos[person])
+        for name, count in counter.items():
+            share = count / total
+            if name.casefold() in taken or share < 0.5 or (total > 1 and count < 2):
+                continue
+            candidates.append((-share, -count, person, name))
+    result: dict[int, str] = {}
+    used: set[str] = set()
+    for _, _, person, name in sorted(candidates):
+        if person in result or name.casefold() in used:
+            continue
+        result[person] = name
+        used.add(name.casefold())
+    return result
+
+
+def list_people(library: Library, *, include_hidden: bool = True) -> list[Person]:
+    """People, "me" first, then by how many faces they have."""
+    cat = library.catalog
+    rows = cat.query(
+        """SELECT p.id, p.name, p.is_me, p.hidden, f.photo_id FROM people p
+           JOIN faces f ON f.person_id = p.id JOIN photos ph ON ph.id = f.photo_id AND ph.excluded = 0
+           ORDER BY p.id, f.photo_id"""
+    )
+    people: dict[int, dict[str, Any]] = {}
+    for r in rows:
+        entry = people.setdefault(
+            r["id"], {"name": r["name"], "is_me": bool(r["is_me"]), "hidden": bool(r["hidden"]), "photos": []}
+        )
+        entry["photos"].append(r["photo_id"])
+    suggestions = suggested_names(library)
+    result = [
+        Person(
+            id=pid,
+            name=e["name"],
+            is_me=e["is_me"],
+            hidden=e["hidden"],
+            face_count=len(e["photos"]),
+            photo_ids=sorted(set(e["photos"])),
+            suggested_name=suggestions.get(pid),
+        )
+        for pid, e in people.items()
+        if include_hidden or not e["hidden"]
+    ]
+    return sorted(result, key=lambda p: (not p.is_me, p.name is None, -p.face_count, p.id))
+
+
+def get_person(library: Library, person_id: int) -> Person:
+    _require_person(library.catalog, person_id)
+    for person in list_people(library):
+        if person.id == person_id:
+            return person
+    raise PhotogenError(f"Person {person_id} has no faces in allowed photos; see `photogen people list`.")
+
+
+def list_faces(library: Library, *, person_id: int | None = None) -> list[FaceListing]:
+    from photogen.library.photos import list_photos
+
+    photos = {p.id: p for p in list_photos(library)}
+    listings = []
+    for face in load_faces(library, person_id=person_id):
+        photo = photos.get(face.photo_id)
+        x, y, w, h = face.box
+        listings.append(
+            FaceListing(
+                id=face.id,
+                photo_id=face.photo_id,
+                photo_path=photo.path if photo else None,
+                album=photo.album if photo else None,
+                box=(round(x), round(y), round(w), round(h)),
+                score=face.score,
+                quality=face.quality,
+                person_id=face.person_id,
+                assignment=face.assignment,
+            )
+        )
+    return listings
+
+
+# ---- clustering --------------------------------------------------------------------------------
+
+
+def recluster(library: Library) -> ClusteringReport:
+    """Full re-cluster of every face of the current backend, honouring the user's decisions."""
+    settings = library.settings
+    cat = library.catalog
+    with cat.tx():
+        faces = load_faces(library, backend=settings.face_backend)
+        previous = {f.id: f.person_id for f in faces if f.person_id is not None}
+        result = cluster_faces([f.record for f in faces], decisions_of(faces), previous, cluster_params(settings))
+        report = _apply(cat, faces, result, full=True)
+        cat.audit("people.recluster", None, actor="photogen", **report.as_dict())
+    logger.info("re-clustered %d faces into %d people (%d new)", report.faces, report.people, report.new_people)
+    return report
+
+
+def assign_unassigned(library: Library) -> ClusteringReport:
+    """Incremental step after indexing: faces on nobody join people, or form new ones.
+
+    People keep the faces they have. Faces not yet on anyone (those just found, and the ones an
+    earlier run left out) join the person they match, and groups of them become new people.
+    """
+    settings = library.settings
+    cat = library.catalog
+    with cat.tx():
+        faces = load_faces(library, backend=settings.face_backend)
+        decisions = decisions_of(faces)
+        members: dict[int, list[FaceRecord]] = {}
+        waiting: list[FaceRecord] = []
+        for face in faces:
+            if face.person_id is not None:
+                members.setdefault(face.person_id, []).append(face.record)
+            elif face.assignment != "rejected":
+                waiting.append(face.record)
+        if not waiting:
+            return ClusteringReport(len(faces), len(members), 0, 0, 0)
+        result = assign_new_faces(waiting, members, (), decisions, cluster_params(settings))
+        report = _apply(cat, faces, result, full=False)
+        if report.changed:
+            cat.audit("people.assign", None, actor="photogen", **report.as_dict())
+    return report
+
+
+def _apply(cat: Catalog, faces: Sequence[StoredFace], result: PeopleAssignment, *, full: bool) -> ClusteringReport:
+    """Write a clustering outcome: new people get rows, faces move, people left with none go."""
+    person_of = result.person_of()
+    for group in result.new_people:
+        person = int(cat.execute("INSERT INTO people (created_at) VALUES (?)", (utc_now(),)).lastrowid)
+        person_of.update(dict.fromkeys(group, person))
+    changed = 0
+    for face in faces:
+        if face.is_pinned or face.assignment == "rejected":
+            continue  # the user's say is never rewritten by clustering
+        target = person_of.get(face.id) if full else person_of.get(face.id, face.person_id)
+        if target != face.person_id:
+            cat.execute("UPDATE faces SET person_id = ?, assignment = 'auto' WHERE id = ?", (target, face.id))
+            changed += 1
+    _drop_empty_people(cat)
+    people = cat.scalar("SELECT count(*) FROM people")
+    return ClusteringReport(len(faces), int(people), len(result.new_people), len(result.unassigned), changed)
+
+
+def _drop_empty_people(cat: Catalog) -> None:
+    cat.execute("DELETE FROM people WHERE id NOT IN (SELECT DISTINCT person_id FROM faces WHERE person_id IS NOT NULL)")
+
+
+# ---- the user's actions ------------------------------------------------------------------------
+
+
+def name_person(library: Library, person_id: int, name: str | None) -> None:
+    """Name a person (an empty name clears it)."""
+    cat = library.catalog
+    clean = " ".join((name or "").split()) or None
+    if clean is not None and len(clean) > 200:
+        raise PhotogenError("That name is too long; keep it under 200 characters.")
+    with cat.tx():
+        _require_person(cat, person_id)
+        cat.execute("UPDATE people SET name = ? WHERE id = ?", (clean, person_id))
+        cat.audit("person.name", str(person_id), name=clean)
+
+
+def mark_me(library: Library, person_id: int) -> None:
+    """Mark the one person who is the user (any earlier "me" is unmarked)."""
+    cat = library.catalog
+    with cat.tx():
+        _require_person(cat, person_id)
+        cat.execute("UPDATE people SET is_me = (id = ?)", (person_id,))
+        cat.audit("person.me", str(person_id))
+
+
+def hide_person(library: Library, person_id: int, hidden: bool = True) -> None:
+    cat = library.catalog
+    with cat.tx():
+        _require_person(cat, person_id)
+        cat.execute("UPDATE people SET hidden = ? WHERE id = ?", (int(hidden), person_id))
+        cat.audit("person.hide" if hidden else "person.unhide", str(person_id))
+
+
+def merge_people(library: Library, person_id: int, into_id: int) -> None:
+    """Merge `person_id` into `into_id`: its faces, and "not this person" marks, move over.
+
+    The survivor keeps its name (or takes the merged one's), and is "me" if either was. Where both
+    had a face in one photo, the one the user put there stays, else the one closer to the person.
+    """
+    cat = library.catalog
+    if person_id == into_id:
+        raise PhotogenError(f"Person {person_id} cannot be merged into itself; give two different ids.")
+    with cat.tx():
+        source, target = _require_person(cat, person_id), _require_person(cat, into_id)
+        cat.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (into_id, person_id))
+        for row in cat.query("SELECT id, rejected_person_ids FROM faces WHERE rejected_person_ids != '[]'"):
+            rejected = set(json.loads(row["rejected_person_ids"]))
+            if person_id in rejected:
+                rejected = (rejected - {person_id}) | {into_id}
+                cat.execute(
+                    "UPDATE faces SET rejected_person_ids = ? WHERE id = ?", (json.dumps(sorted(rejected)), row["id"])
+                )
+        cat.execute(
+            "UPDATE people SET name = ?, is_me = ?, hidden = ? WHERE id = ?",
+            (
+                target["name"] or source["name"],
+                int(bool(target["is_me"] or source["is_me"])),
+                int(bool(target["hidden"] and source["hidden"])),
+                into_id,
+            ),
+        )
+        _settle_person(library, into_id)
+        cat.execute("DELETE FROM people WHERE id = ?", (person_id,))
+        cat.audit("person.merge", str(person_id), into=into_id)
+
+
+def _settle_person(library: Library, person_id: int) -> None:
+    """Automatic faces that break a rule (same photo as another face, or "not" this person) leave."""
+    cat = library.catalog
+    faces = load_faces(library, person_id=person_id, usable_only=False)
+    if not faces:
+        return
+    centre = np.sum([f.embedding for f in faces], axis=0)
+    ranked = sorted(faces, key=lambda f: (not f.is_pinned, -float(f.embedding @ centre)))
+    photos: set[int] = set()
+    for face in ranked:
+        if not face.is_pinned and (face.photo_id in photos or person_id in face.rejected_person_ids):
+            cat.execute("UPDATE faces SET person_id = NULL, assignment = 'auto' WHERE id = ?", (face.id,))
+        else:
+            photos.add(face.photo_id)
+
+
+def move_face(library: Library, face_id: int, target: MoveTarget) -> int | None:
+    """Put a face on a person (an id, or "new" for a new person), or on nobody ("none" or None).
+
+    The move sticks across re-clustering, and the face is marked "not" the person it left. Returns
+    the person the face is now on.
+    """
+    cat = library.catalog
+    with cat.tx():
+        face = get_face(library, face_id)
+        old = face.person_id
+        rejected = set(face.rejected_person_ids)
+        if old is not None and old != target:
+            rejected.add(old)
+        if target is None or target == NOBODY:
+            person = None
+            cat.execute(
+                "UPDATE faces SET person_id = NULL, assignment = 'rejected', rejected_person_ids = ? WHERE id = ?",
+                (json.dumps(sorted(rejected)), face_id),
+            )
+        else:
+            if target == NEW_PERSON:
+                person = int(cat.execute("INSERT INTO people (created_at) VALUES (?)", (utc_now(),)).lastrowid)
+            else:
+                person = int(target)
+                _require_person(cat, person)
+            clash = cat.one(
+                "SELECT id, assignment FROM faces WHERE photo_id = ? AND person_id = ? AND id != ?",
+                (face.photo_id, person, face_id),
+            )
+            if clash is not None and clash["assignment"] == "user":
+                raise PhotogenError(
+                    f"Face {clash['id']} of the same photo is already on person {person}, and one person appears "
+                    f"once in a photo. Move face {clash['id']} elsewhere first."
+                )
+            if clash is not None:
+                cat.execute("UPDATE faces SET person_id = NULL, assignment = 'auto' WHERE id = ?", (clash["id"],))
+            rejected.discard(person)
+            cat.execute(
+                "UPDATE faces SET person_id = ?, assignment = 'user', rejected_person_ids = ? WHERE id = ?",
+                (person, json.dumps(sorted(rejected)), face_id),
+            )
+        _drop_empty_people(cat)
+        cat.audit("face.move", str(face_id), from_person=old, to_person=person)
+    return person
+
+
+def parse_move_target(text: str) -> MoveTarget:
+    """A move target as typed: a person id, 'none' (nobody) or 'new' (a new person)."""
+    value = text.strip().lower()
+    if value in (NOBODY, "nobody"):
+        return NOBODY
+    if value == NEW_PERSON:
+        return NEW_PERSON
+    try:
+        return int(value)
+    except ValueError:
+        raise PhotogenError(
+            f"'{text}' is not a person id; give a number from `photogen people list`, 'none' or 'new'."
+        ) from None
+
+
+def set_reference(library: Library, face_id: int, state: Literal["pin", "drop", "auto"]) -> None:
+    """Pin a face as a reference of its person, drop it from the references, or leave it to ranking."""
+    values = {"pin": 1, "drop": -1, "auto": 0}
+    if state not in values:
+        raise PhotogenError(f"A reference is 'pin', 'drop' or 'auto', not '{state}'.")
+    cat = library.catalog
+    with cat.tx():
+        get_face(library, face_id)
+        cat.execute("UPDATE faces SET pinned_reference = ? WHERE id = ?", (values[state], face_id))
+        cat.audit("face.reference", str(face_id), state=state)
+
+
+def reference_faces(library: Library, person_id: int, limit: int = 5) -> PersonReferences:
+    """A person's best reference faces, pinned ones first, then by quality (one a photo)."""
+    row = _require_person(library.catalog, person_id)
+    faces = [f for f in load_faces(library, person_id=person_id) if f.pinned_reference >= 0]
+    if not faces:
+        raise PhotogenError(f"Person {person_id} has no usable faces left to take references from.")
+    by_id = {f.id: f for f in faces}
+    pinned = sorted((f for f in faces if f.pinned_reference > 0), key=lambda f: (-f.quality, f.id))
+    chosen = pinned[:limit]
+    photos = {f.photo_id for f in chosen}
+    rest = [f.record for f in faces if f.pinned_reference == 0 and f.photo_id not in photos]
+    for record in best_reference_faces(rest, limit=len(rest)):
+        if len(chosen) >= limit:
+            break
+        if record.photo_id not in photos:
+            chosen.append(by_id[record.face_id])
+            photos.add(record.photo_id)
+    centroid = person_centroid([f.embedding for f in faces], [max(f.quality, 1e-3) for f in faces])
+    return PersonReferences(person_id=person_id, name=row["name"], faces=chosen, person_centroid=centroid)
