@@ -546,7 +546,7 @@ def templates_list(as_json: JsonOpt = False) -> None:
     from photogen.create.templates import list_templates
 
     data = list_templates()
-    emit(data, as_json, [f"{t['id']:<18} {t.get('title', '')}  {t.get('size_px', '')}" for t in data])
+    emit(data, as_json, [f"{t['id']:<16} {t['label']:<22} {t['size_px'][0]}x{t['size_px'][1]} px  {t['description']}" for t in data])
 
 
 @app.command("generate")

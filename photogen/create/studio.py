@@ -456,6 +456,30 @@ class Studio:
         return creation_id
 
 
+def model_installed(settings: Settings) -> bool:
+    from photogen.generate.sources import list_installed
+
+    return bool(list_installed(settings))
+
+
+def choose_mode(*, has_photo: bool, prompt: str, style: str | None, ai_available: bool) -> Mode:
+    """What a user with one Generate button means: a photo and a classic style is an instant filter;
+    a photo and words is a new background; words alone are a new scene."""
+    from photogen.create.instant import list_instant_styles
+
+    instant_styles = {s["name"] for s in list_instant_styles()}
+    if has_photo and (not ai_available or (style in instant_styles and not prompt.strip())):
+        return "instant"
+    if has_photo:
+        return "background" if prompt.strip() else "restyle"
+    if not ai_available:
+        raise PhotogenError(
+            "Making a new scene needs a diffusion model. Choose a photo for an instant style, or download a model "
+            "(Advanced → Models, or `photogen models download lcm-dreamshaper-v7`)."
+        )
+    return "text"
+
+
 def _find_person(known: Sequence[KnownPerson], name: str) -> KnownPerson:
     wanted = name.strip().lstrip("@").casefold()
     if wanted == "me":

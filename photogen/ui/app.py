@@ -12,10 +12,11 @@ import tempfile
 
 import gradio as gr
 
+from photogen.create.studio import Studio
 from photogen.errors import PhotogenError
 from photogen.library.library import open_library
 from photogen.settings import Settings
-from photogen.ui import connect_tab, library_tab, people_tab, privacy_tab
+from photogen.ui import connect_tab, create_tab, library_tab, people_tab, privacy_tab
 from photogen.ui.session import SessionFactory, close_session
 
 log = logging.getLogger(__name__)
@@ -23,7 +24,9 @@ log = logging.getLogger(__name__)
 SHARE_USER = "photogen"
 
 
-def build_app(factory: SessionFactory) -> gr.Blocks:
+def build_app(factory: SessionFactory, studio: Studio | None = None) -> gr.Blocks:
+    # the studio holds models, not user data: one per app, shared by every session
+    studio = studio or Studio(factory.settings)
     with gr.Blocks(title="photogen", analytics_enabled=False) as demo:
         gr.Markdown("# photogen\nYour photos, your people, made into new pictures on this computer. Nothing leaves it.")
         if factory.space_mode:
@@ -31,6 +34,7 @@ def build_app(factory: SessionFactory) -> gr.Blocks:
         # one session per browser tab; in a Space, closing it deletes the visitor's data
         session = gr.State(delete_callback=close_session, time_to_live=6 * 3600)
         hooks = [
+            create_tab.build(session, studio),
             connect_tab.build(session, factory.space_mode),
             library_tab.build(session),
             people_tab.build(session),

@@ -1,0 +1,216 @@
+"""Create tab: a prompt box, people, a template, a style and one Generate button; the rest behind Advanced."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+from photogen.create.context import known_people, library_suggestions
+from photogen.create.instant import list_instant_styles
+from photogen.create.presets import list_speed_presets, list_style_presets
+from photogen.create.studio import CreateRequest, Creation, Studio, choose_mode, model_installed
+from photogen.create.templates import list_templates
+from photogen.errors import PhotogenError
+from photogen.library.library import Library
+from photogen.library.photos import list_photos
+from photogen.ui.common import readable_errors, require
+from photogen.ui.session import UISession
+
+NO_TEMPLATE = "Just the picture"
+
+
+def style_choices(ai_available: bool) -> list[tuple[str, str]]:
+    choices = [(f"{s['label']} (instant)", s["name"]) for s in list_instant_styles()]
+    if ai_available:
+        choices += [(s["label"], s["name"]) for s in list_style_presets()]
+    return choices
+
+
+def template_choices() -> list[tuple[str, str]]:
+    return [(NO_TEMPLATE, "")] + [(t["label"], t["id"]) for t in list_templates()]
+
+
+def people_choices(library: Library) -> list[tuple[str, str]]:
+    return [(f"{p.name}{' (me)' if p.is_me else ''}", p.name) for p in known_people(library)]
+
+
+def photo_choices(library: Library) -> list[tuple[str, int]]:
+    return [(f"{p.id}: {Path(p.path).name}{' · ' + p.place if p.place else ''}", p.id) for p in list_photos(library)]
+
+
+def suggestion_texts(library: Library) -> list[str]:
+    return [s.text for s in library_suggestions(library)]
+
+
+def caption(creation: Creation, index: int) -> str:
+    v = creation.variants[index]
+    parts = [f"seed {v.seed}"]
+    if v.likeness:
+        parts.append("likeness " + ", ".join(f"{k} {s:.2f}" for k, s in v.likeness.items()))
+    parts += v.notes
+    return " · ".join(parts)
+
+
+def sources_markdown(library: Library, creation: Creation) -> str:
+    lines = [f"**{'Instant style (not AI-generated)' if creation.kind == 'instant' else 'AI-generated'}**, creation #{creation.id}"]
+    if creation.model:
+        lines.append(f"Model: {creation.model}")
+    if creation.model_prompt:
+        lines.append(f"Prompt shown to the model: *{creation.model_prompt}*")
+    photos = {p.id: p for p in list_photos(library)}
+    used = [f"#{pid} {Path(photos[pid].path).name}" for pid in creation.source_photo_ids if pid in photos]
+    lines.append("Photos used: " + (", ".join(used) if used else "none"))
+    lines.append("People: " + (", ".join(n for _, n in creation.people) if creation.people else "none"))
+    return "\n\n".join(lines)
+
+
+def build_request(
+    *,
+    prompt: str,
+    photo_ids: list[int] | None,
+    people: list[str] | None,
+    style: str | None,
+    template: str | None,
+    mode: str,
+    speed: str,
+    seed: int,
+    variants: int,
+    best_of: int | None,
+    title: str,
+    message: str,
+    background: str,
+    formats: list[str] | None,
+    ai_available: bool,
+) -> CreateRequest:
+    photo_ids = [int(p) for p in (photo_ids or [])]
+    if mode == "auto":
+        mode = choose_mode(has_photo=bool(photo_ids), prompt=prompt, style=style, ai_available=ai_available)
+    return CreateRequest(
+        mode=mode,  # type: ignore[arg-type]
+        prompt=prompt or "",
+        photo_ids=photo_ids,
+        people=list(people or []),
+        style=style or None,
+        speed=speed,
+        template=template or None,
+        title=title or None,
+        message=message or None,
+        seed=int(seed),
+        variants=int(variants),
+        best_of=int(best_of) if best_of else None,
+        background=background,  # type: ignore[arg-type]
+        formats=tuple(formats or ["png"]),  # type: ignore[arg-type]
+    )
+
+
+def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
+    ai_available = model_installed(studio.settings)
+    with gr.Tab("Create"):
+        if not ai_available:
+            gr.Markdown(
+                "Instant styles work right now, on your photos, without any download. For AI styles and new scenes "
+                "with your people, download a model once: `photogen models download lcm-dreamshaper-v7` "
+                "(about 2 GB; its license is shown first)."
+            )
+        prompt = gr.Textbox(label="What shall we make?", placeholder="me and @Anna in Paris, watercolor", lines=2)
+        suggestions = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[], label="Ideas from your library")
+        with gr.Row():
+            people = gr.CheckboxGroup(label="People", choices=[])
+            photos = gr.Dropdown(label="Start from photos", choices=[], multiselect=True)
+        with gr.Row():
+            template = gr.Dropdown(label="Template", choices=template_choices(), value="")
+            style = gr.Dropdown(label="Style", choices=style_choices(ai_available), value="watercolor")
+        go = gr.Button("Generate", variant="primary", size="lg")
+        with gr.Accordion("Advanced", open=False):
+            with gr.Row():
+                mode = gr.Radio(["auto", "instant", "restyle", "background", "text"], value="auto", label="Mode")
+                speed = gr.Radio([s["name"] for s in list_speed_presets()], value="balanced", label="Speed")
+            with gr.Row():
+                seed = gr.Number(value=0, precision=0, label="Seed")
+                variants = gr.Slider(1, 8, value=2 if ai_available else 1, step=1, label="Variants")
+                best_of = gr.Number(value=None, precision=0, label="Keep the best N (by likeness)")
+            with gr.Row():
+                title = gr.Textbox(label="Card title")
+                message = gr.Textbox(label="Card message")
+            with gr.Row():
+                background = gr.Radio(["keep", "blur", "replace"], value="keep", label="Background (instant styles)")
+                formats = gr.CheckboxGroup(["png", "jpeg", "pdf"], value=["png"], label="Files")
+        gallery = gr.Gallery(label="Results", columns=2, height="auto")
+        sources = gr.Markdown()
+        files = gr.File(label="Download", file_count="multiple", interactive=False)
+        with gr.Row():
+            more = gr.Button("More like this")
+            upscale_btn = gr.Button("Upscale for print")
+        last = gr.State()  # this session's last request, for "more like this"
+
+        inputs = [session, prompt, photos, people, style, template, mode, speed, seed, variants, best_of, title, message, background, formats]
+
+        def _run(s: UISession, request: CreateRequest, progress: Any) -> tuple[Any, ...]:
+            sess = require(s)
+            out = Path(tempfile.mkdtemp(prefix="creation-", dir=_outputs_root(sess)))
+            creation = studio.create(sess.library, request, out, progress=lambda f, what: progress(f, desc=what))
+            items = [(v.image, caption(creation, i)) for i, v in enumerate(creation.variants)]
+            paths = [str(p) for v in creation.variants for p in v.files]
+            return items, sources_markdown(sess.library, creation), paths, request
+
+        @readable_errors
+        def _generate(s: UISession, *values: Any, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+            names = ["prompt", "photo_ids", "people", "style", "template", "mode", "speed", "seed", "variants", "best_of", "title", "message", "background", "formats"]
+            request = build_request(**dict(zip(names, values, strict=True)), ai_available=model_installed(studio.settings))
+            return _run(s, request, progress)
+
+        @readable_errors
+        def _more(s: UISession, previous: CreateRequest | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+            if previous is None:
+                raise PhotogenError("Make something first.")
+            previous.seed += max(1, previous.variants)  # new seeds, same everything else
+            return _run(s, previous, progress)
+
+        @readable_errors
+        def _upscale(s: UISession, current: list[Any] | None, progress: gr.Progress = gr.Progress()) -> list[str]:
+            from photogen.create.provenance import CreationClaim, save_output
+            from photogen.create.upscale import upscale
+
+            sess = require(s)
+            if not current:
+                raise PhotogenError("Make something first.")
+            out = Path(tempfile.mkdtemp(prefix="upscaled-", dir=_outputs_root(sess)))
+            paths = []
+            for i, item in enumerate(current):
+                source = item[0] if isinstance(item, (list, tuple)) else item
+                image = source if isinstance(source, Image.Image) else Image.open(getattr(source, "path", source))
+                progress(i / len(current), desc="Upscaling")
+                result = upscale(image, scale=4, model="realesrgan-fast")
+                saved = save_output(result.image, out / f"upscaled-{i}.png", CreationClaim(kind="ai-generated"), signer=studio.signer(sess.library))
+                paths.append(str(saved.path))
+            return paths
+
+        go.click(_generate, inputs=inputs, outputs=[gallery, sources, files, last])
+        prompt.submit(_generate, inputs=inputs, outputs=[gallery, sources, files, last])
+        more.click(_more, inputs=[session, last], outputs=[gallery, sources, files, last])
+        upscale_btn.click(_upscale, inputs=[session, gallery], outputs=files)
+        suggestions.click(lambda sample: sample[0], inputs=suggestions, outputs=prompt)
+
+    @readable_errors
+    def _on_load(s: UISession) -> tuple[Any, ...]:
+        lib = require(s).library
+        return (
+            gr.CheckboxGroup(choices=people_choices(lib)),
+            gr.Dropdown(choices=photo_choices(lib)),
+            gr.Dataset(samples=[[t] for t in suggestion_texts(lib)]),
+        )
+
+    return _on_load, [people, photos, suggestions]
+
+
+def _outputs_root(session: UISession) -> str:
+    """Finished files live beside the session: the visitor's private folder in a Space, else a temp folder."""
+    if session.private_home is not None:
+        root = session.private_home / "outputs"
+        root.mkdir(parents=True, exist_ok=True)
+        return str(root)
+    return tempfile.gettempdir()

@@ -1,0 +1,185 @@
+"""People in the catalog: the user's actions, re-clustering that keeps them, names, references, revoke."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from photogen.errors import PhotogenError
+from photogen.faces import people
+from photogen.library.consent import exclude_photo, revoke_album
+from photogen.library.library import Library
+from tests.faces.conftest import people_by_identity
+
+
+def _faces_of(lib: Library, person_id: int) -> list[people.StoredFace]:
+    return people.load_faces(lib, person_id=person_id)
+
+
+def _portrait_face(lib: Library, person_id: int) -> people.StoredFace:
+    """The person's best face in a portrait (album people), where there is no one else to confuse."""
+    portraits = {r[0] for r in lib.catalog.query(
+        "SELECT f.photo_id FROM photo_files f JOIN albums a ON a.id = f.album_id WHERE a.name = 'people'"
+    )}  # fmt: skip
+    return max((f for f in _faces_of(lib, person_id) if f.photo_id in portraits), key=lambda f: f.quality)
+
+
+def test_user_actions_stick_across_reclustering(indexed_library: Library) -> None:
+    lib = indexed_library
+    who = people_by_identity(lib)
+    sheldon, leonard, salley, savage, stuart = (
+        who[k] for k in ("bbt_sheldon", "bbt_leonard", "john_salley", "john_savage", "bbt_stuart")
+    )
+    people.name_person(lib, sheldon, "  Sheldon   Cooper ")
+    people.mark_me(lib, leonard)
+    people.hide_person(lib, stuart)
+    people.merge_people(lib, savage, salley)  # the user says both Johns are one person
+    moved = _portrait_face(lib, sheldon)
+    people.move_face(lib, moved.id, leonard)  # a (wrong) move: it must stick anyway
+    gone = _faces_of(lib, salley)[0]
+    people.move_face(lib, gone.id, people.NOBODY)
+
+    before = {p.id: p for p in people.list_people(lib)}
+    report = people.recluster(lib)
+    after = {p.id: p for p in people.list_people(lib)}
+
+    assert set(after) == set(before) and report.new_people == 0
+    assert after[sheldon].name == "Sheldon Cooper" and after[leonard].is_me and after[stuart].hidden
+    assert sum(p.is_me for p in after.values()) == 1
+    assert savage not in after and after[salley].face_count == 11 + 11 - 1
+    assert people.get_face(lib, moved.id).person_id == leonard
+    assert sheldon in people.get_face(lib, moved.id).rejected_person_ids
+    assert people.get_face(lib, gone.id).person_id is None
+    assert people.get_face(lib, gone.id).assignment == "rejected"
+    # and the faces nobody touched stay where they were
+    assert {p: (a.face_count, a.photo_ids) for p, a in after.items()} == {
+        p: (b.face_count, b.photo_ids) for p, b in before.items()
+    }
+    actions = [
+        r[0]
+        for r in lib.catalog.query(
+            "SELECT action FROM audit_log WHERE actor = 'user' AND action GLOB '[pf]*.*' ORDER BY id"
+        )
+    ]
+    assert actions == ["person.name", "person.me", "person.hide", "person.merge", "face.move", "face.move"]
+
+
+def test_moving_a_face_to_a_new_person_and_back(indexed_library: Library) -> None:
+    lib = indexed_library
+    amy = people_by_identity(lib)["bbt_amy"]
+    face = _portrait_face(lib, amy)
+    new = people.move_face(lib, face.id, people.NEW_PERSON)
+    assert new is not None and new != amy and people.get_person(lib, new).face_count == 1
+    people.recluster(lib)
+    assert people.get_face(lib, face.id).person_id == new
+    # moving it back pins it to Amy again; the one-face person it left is gone
+    assert people.move_face(lib, face.id, amy) == amy
+    assert new not in {p.id for p in people.list_people(lib)}
+    assert amy not in people.get_face(lib, face.id).rejected_person_ids
+
+
+def test_one_person_appears_once_per_photo(indexed_library: Library) -> None:
+    lib = indexed_library
+    group_photo = lib.catalog.scalar(
+        "SELECT photo_id FROM faces WHERE person_id IS NOT NULL GROUP BY photo_id HAVING count(*) >= 3 LIMIT 1"
+    )
+    first, second = [f for f in people.load_faces(lib) if f.photo_id == group_photo and f.person_id is not None][:2]
+    assert first.person_id is not None and second.person_id is not None
+    # moving an automatic face onto a person who is already in the photo takes that person's place
+    people.move_face(lib, first.id, second.person_id)
+    assert people.get_face(lib, second.id).person_id is None
+    # but two faces the user put there themselves cannot both be one person
+    with pytest.raises(PhotogenError, match="Move face"):
+        people.move_face(lib, second.id, second.person_id)
+
+
+@pytest.mark.parametrize(
+    "action, message",
+    [
+        (lambda lib: people.name_person(lib, 9999, "x"), "No person with id 9999"),
+        (lambda lib: people.mark_me(lib, 9999), "No person with id 9999"),
+        (lambda lib: people.hide_person(lib, 9999), "No person with id 9999"),
+        (lambda lib: people.merge_people(lib, 1, 1), "cannot be merged into itself"),
+        (lambda lib: people.merge_people(lib, 1, 9999), "No person with id 9999"),
+        (lambda lib: people.move_face(lib, 999999, 1), "No face with id 999999"),
+        (lambda lib: people.move_face(lib, 1, 9999), "No person with id 9999"),
+        (lambda lib: people.parse_move_target("bob"), "not a person id"),
+        (lambda lib: people.set_reference(lib, 1, "maybe"), "'pin', 'drop' or 'auto'"),
+        (lambda lib: people.reference_faces(lib, 9999), "No person with id 9999"),
+    ],
+)
+def test_user_errors_say_what_to_do(indexed_library: Library, action, message: str) -> None:
+    with pytest.raises(PhotogenError, match=message):
+        action(indexed_library)
+
+
+def test_suggested_names_follow_the_sidecar_names_of_a_persons_photos(indexed_library: Library) -> None:
+    lib = indexed_library
+    who = people_by_identity(lib)
+    cat = lib.catalog
+    # Takeout-style sidecar names: every photo with Penny says "Penny"; photos with Sheldon also list
+    # "Sheldon"; each group photo names everyone in it, so the names there do not line up alone
+    with cat.tx():
+        for identity, name in (("bbt_penny", "Penny"), ("bbt_sheldon", "Sheldon"), ("bbt_leonard", "Leonard")):
+            for photo in people.get_person(lib, who[identity]).photo_ids:
+                cat.execute("INSERT OR IGNORE INTO photo_names (photo_id, name) VALUES (?, ?)", (photo, name))
+    suggested = {p.id: p.suggested_name for p in people.list_people(lib)}
+    assert suggested[who["bbt_penny"]] == "Penny"
+    assert suggested[who["bbt_sheldon"]] == "Sheldon"
+    assert suggested[who["bbt_leonard"]] == "Leonard"
+    assert suggested[who["john_salley"]] is None  # no names in their photos
+    # a name the user gave is not offered again, and a named person gets no suggestion
+    people.name_person(lib, who["bbt_penny"], "Penny")
+    people.name_person(lib, who["bbt_leonard"], "Sheldon")
+    suggested = {p.id: p.suggested_name for p in people.list_people(lib)}
+    assert suggested[who["bbt_penny"]] is None and suggested[who["bbt_sheldon"]] is None
+
+
+def test_reference_faces_rank_by_quality_and_honour_pins(indexed_library: Library) -> None:
+    lib = indexed_library
+    sheldon = people_by_identity(lib)["bbt_sheldon"]
+    faces = _faces_of(lib, sheldon)
+    refs = people.reference_faces(lib, sheldon, limit=3)
+    assert len(refs.faces) == 3 and len({f.photo_id for f in refs.faces}) == 3
+    qualities = [f.quality for f in refs.faces]
+    assert qualities == sorted(qualities, reverse=True) and qualities[0] == max(f.quality for f in faces)
+    assert abs(float(np.linalg.norm(refs.person_centroid)) - 1) < 1e-5
+    assert all(float(f.embedding @ refs.person_centroid) > 0.5 for f in refs.faces)
+    worst = min(faces, key=lambda f: f.quality)
+    people.set_reference(lib, worst.id, "pin")
+    people.set_reference(lib, refs.faces[0].id, "drop")
+    again = people.reference_faces(lib, sheldon, limit=3)
+    assert again.faces[0].id == worst.id and refs.faces[0].id not in {f.id for f in again.faces}
+    assert again.faces[0].embedding.shape == (128,) and again.faces[0].landmarks.shape == (5, 2)
+
+
+def test_revoke_removes_faces_embeddings_and_emptied_people_but_keeps_the_rest(indexed_library: Library) -> None:
+    lib = indexed_library
+    who = people_by_identity(lib)
+    sheldon, leonard, salley = who["bbt_sheldon"], who["bbt_leonard"], who["john_salley"]
+    people.name_person(lib, sheldon, "Sheldon")
+    people.name_person(lib, salley, "John")
+    people.mark_me(lib, leonard)
+    portrait_faces = {f.id: f.embedding.tobytes() for f in people.load_faces(lib) if f.person_id == salley}
+
+    revoke_album(lib, "people")  # sheldon and leonard are still in the group photos
+
+    cat = lib.catalog
+    left = people.list_people(lib)
+    by_id = {p.id: p for p in left}
+    assert salley not in by_id and cat.one("SELECT 1 FROM people WHERE id = ?", (salley,)) is None
+    assert by_id[sheldon].name == "Sheldon" and by_id[leonard].is_me
+    assert cat.scalar(
+        "SELECT count(*) FROM faces WHERE photo_id NOT IN "
+        "(SELECT f.photo_id FROM photo_files f JOIN albums a ON a.id = f.album_id WHERE a.name = 'groups')"
+    ) == 0  # fmt: skip
+    assert not set(portrait_faces) & {r[0] for r in cat.query("SELECT id FROM faces")}
+    assert cat.scalar("SELECT count(*) FROM blobs WHERE kind = 'face'") == cat.scalar("SELECT count(*) FROM faces")
+    cat.checkpoint()
+    raw = b"".join(p.read_bytes() for p in lib.home.rglob("*") if p.is_file())
+    assert not any(e[:32] in raw for e in portrait_faces.values())
+    # excluding a photo takes its faces along too
+    photo = by_id[sheldon].photo_ids[0]
+    exclude_photo(lib, photo)
+    assert cat.scalar("SELECT count(*) FROM faces WHERE photo_id = ?", (photo,)) == 0
+    assert people.get_person(lib, sheldon).face_count == by_id[sheldon].face_count - 1
