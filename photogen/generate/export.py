@@ -62,16 +62,26 @@ class ExportHooks:
     custom_onnx_configs: dict[str, Any] | None = None
     fn_get_submodels: Callable[[Any], dict[str, Any]] | None = None
     manifest_extra: dict[str, object] = field(default_factory=dict)
+    # a named variant of the model (e.g. with an identity adapter) exports beside the plain one, under
+    # `<model_id>/<variant>/<precision>/`, so both stay usable
+    variant: str | None = None
+    # called after optimum's export, before quantization, with (source dir as exported, staging export
+    # dir, opset): replaces or adds ONNX components; what it returns is added to the manifest's extra
+    post_export: Callable[[Path, Path, int], dict[str, object] | None] | None = None
+    # components besides the UNet and the text encoder that are quantized and converted like them
+    extra_components: tuple[str, ...] = ()
 
 
-def export_dir(settings: Settings, model_id: str, precision: Precision) -> Path:
+def export_dir(settings: Settings, model_id: str, precision: Precision, variant: str | None = None) -> Path:
+    if variant:
+        return settings.models_dir / model_id / variant / precision
     return settings.models_dir / model_id / precision
 
 
 def ensure_export(installed: InstalledModel, precision: Precision, settings: Settings, hooks: ExportHooks | None = None,
                   progress: StageProgress | None = None, opset: int = DEFAULT_OPSET) -> tuple[Path, ExportManifest]:  # fmt: skip
     """The verified export of `installed` at `precision`, exporting first when it is missing, stale or corrupt."""
-    out = export_dir(settings, installed.spec.id, precision)
+    out = export_dir(settings, installed.spec.id, precision, hooks.variant if hooks else None)
     if out.exists():
         try:
             return out, verify_export(out, installed.source)
@@ -85,7 +95,7 @@ def export_model(installed: InstalledModel, precision: Precision, settings: Sett
                  progress: StageProgress | None = None, opset: int = DEFAULT_OPSET) -> ExportManifest:  # fmt: skip
     """Export `installed` to ONNX at `precision`, replacing any previous export only once this one is complete."""
     hooks = hooks or ExportHooks()
-    final = export_dir(settings, installed.spec.id, precision)
+    final = export_dir(settings, installed.spec.id, precision, hooks.variant)
     final.parent.mkdir(parents=True, exist_ok=True)
     for leftover in final.parent.glob(f".staging-{precision}-*"):
         logger.info("removing unfinished export %s", leftover)
@@ -94,13 +104,14 @@ def export_model(installed: InstalledModel, precision: Precision, settings: Sett
     report = progress or (lambda stage, done, total: None)
     try:
         report("export", 0, 3)
-        _optimum_export(installed, staging, settings, hooks, opset)
+        extra = dict(hooks.manifest_extra)
+        extra.update(_optimum_export(installed, staging, settings, hooks, opset))
         report("convert", 1, 3)
         if precision == "int8":
-            for component in _QUANTIZED_COMPONENTS:
+            for component in (*_QUANTIZED_COMPONENTS, *hooks.extra_components):
                 quantize_weights_int8(staging / component / "model.onnx")
         elif precision == "fp16":
-            for component in _FP16_COMPONENTS:
+            for component in (*_FP16_COMPONENTS, *hooks.extra_components):
                 convert_to_fp16(staging / component / "model.onnx")
         if installed.test_model:
             (staging / TEST_MODEL_MARKER).write_text('{"test_model": true}\n')
@@ -113,7 +124,7 @@ def export_model(installed: InstalledModel, precision: Precision, settings: Sett
                 "opset": opset,
                 "source": installed.source,
                 "test_model": installed.test_model,
-                "extra": hooks.manifest_extra,
+                "extra": extra,
             },
         )
         _swap_into_place(staging, final)
@@ -135,7 +146,9 @@ def _swap_into_place(staging: Path, final: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _optimum_export(installed: InstalledModel, out: Path, settings: Settings, hooks: ExportHooks, opset: int) -> None:
+def _optimum_export(
+    installed: InstalledModel, out: Path, settings: Settings, hooks: ExportHooks, opset: int
+) -> dict[str, object]:
     from optimum.exporters.onnx import main_export
 
     needs_torch_changes = installed.spec.lora_repo is not None or hooks.prepare_pipeline is not None
@@ -160,6 +173,9 @@ def _optimum_export(installed: InstalledModel, out: Path, settings: Settings, ho
             raise PhotogenError(
                 f"Export of {installed.spec.id} to ONNX failed: {e}. Re-import or re-download the model."
             ) from e
+        if hooks.post_export is not None:
+            return dict(hooks.post_export(Path(source_dir), out, opset) or {})
+    return {}
 
 
 def _prepared_pipeline_dir(installed: InstalledModel, tmp: Path, settings: Settings, hooks: ExportHooks) -> Path:

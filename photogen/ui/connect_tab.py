@@ -68,6 +68,17 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
             albums = gr.CheckboxGroup(label="Albums photogen may use", choices=[])
             folder_name = gr.Textbox(label="Name for this source (optional)")
             add_btn = gr.Button("Allow the checked albums", variant="primary")
+        with gr.Accordion("A Google Takeout export", open=False, visible=not space_mode):
+            gr.Markdown("Export your Google Photos at takeout.google.com, then point photogen at the .zip (or the unpacked folder). It reads the zip in place.")
+            takeout_path = gr.Textbox(label="Takeout .zip or folder", placeholder="/home/me/Downloads/takeout-20261101T000000Z-001.zip")
+            takeout_look = gr.Button("Show its albums")
+            takeout_albums = gr.CheckboxGroup(label="Albums photogen may use", choices=[])
+            takeout_add = gr.Button("Allow the checked albums", variant="primary")
+        with gr.Accordion("Pick from Google Photos", open=False, visible=not space_mode):
+            gr.Markdown("You pick photos in Google's own picker; photogen downloads only those, encrypted. Needs your own OAuth client file (see docs/google-photos.md).")
+            picker_album = gr.Textbox(label="Album name for the picked photos", value="Picked")
+            picker_client = gr.Textbox(label="OAuth client file (first time only)", placeholder="/home/me/client_secret.json")
+            picker_btn = gr.Button("Open Google Photos Picker", variant="primary")
         sources = gr.Dataframe(headers=SOURCE_COLUMNS, interactive=False, label="Connected sources")
         index_btn = gr.Button("Look for new and changed photos")
 
@@ -100,6 +111,67 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
             lib = require(s).library
             return run_index(lib, progress), source_rows(lib)
 
+        @readable_errors
+        def _takeout_look(path: str) -> Any:
+            from photogen.library.sources.takeout import TakeoutSource, resolve_parts
+
+            if not path.strip():
+                raise PhotogenError("Type the path of the Takeout .zip or folder first.")
+            names = [a.name for a in TakeoutSource(resolve_parts([Path(path.strip()).expanduser()]), "Takeout").albums()]
+            if not names:
+                raise PhotogenError("No Google Photos albums found in that export.")
+            return gr.CheckboxGroup(choices=names, value=[])
+
+        @readable_errors
+        def _takeout_add(s: UISession, path: str, chosen: list[str], progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
+            from photogen.library.sources.takeout import add_takeout
+
+            lib = require(s).library
+            if not chosen:
+                raise PhotogenError("Tick at least one album to allow.")
+            added = add_takeout(lib, [Path(path.strip()).expanduser()], chosen)
+            note = f"Added {added.source}: {len(added.allowed)} album(s) allowed.\n\n"
+            return note + run_index(lib, progress), source_rows(lib)
+
+        def _pick(s: UISession, album: str, client: str) -> Any:
+            """Runs the pick in a thread so the picker link can be shown while Google waits for the user."""
+            import queue
+            import threading
+
+            from photogen.library.sources.picker import pick_photos
+
+            lib = require(s).library
+            messages: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+            def work() -> None:
+                try:
+                    result = pick_photos(
+                        lib,
+                        album=album.strip() or "Picked",
+                        client_file=Path(client.strip()).expanduser() if client.strip() else None,
+                        show=lambda link: messages.put(("link", link)),
+                    )
+                    messages.put(("done", result))
+                except PhotogenError as exc:
+                    messages.put(("error", str(exc)))
+                except Exception as exc:  # noqa: BLE001 - shown as a message, never a traceback
+                    messages.put(("error", f"Something went wrong ({type(exc).__name__})."))
+
+            threading.Thread(target=work, daemon=True).start()
+            while True:
+                kind, value = messages.get()
+                if kind == "link":
+                    yield f"Open this link and pick your photos: [{value}]({value})", source_rows(lib)
+                elif kind == "error":
+                    raise gr.Error(value)
+                else:
+                    summary = run_index(lib)
+                    yield f"Downloaded {value.downloaded} photo(s) into {value.album}, encrypted.\n\n{summary}", source_rows(lib)
+                    return
+
+        takeout_look.click(_takeout_look, inputs=takeout_path, outputs=takeout_albums)
+        takeout_add.click(_takeout_add, inputs=[session, takeout_path, takeout_albums], outputs=[status, sources])
+        picker_btn.click(_pick, inputs=[session, picker_album, picker_client], outputs=[status, sources])
         look.click(_look, inputs=folder, outputs=albums)
         add_btn.click(_add_folder, inputs=[session, folder, albums, folder_name], outputs=[status, sources])
         upload_btn.click(_upload, inputs=[session, files, upload_album], outputs=[status, sources, files])

@@ -139,7 +139,7 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
             with gr.Row():
                 background = gr.Radio(["keep", "blur", "replace"], value="keep", label="Background (instant styles)")
                 formats = gr.CheckboxGroup(["png", "jpeg", "pdf"], value=["png"], label="Files")
-        gallery = gr.Gallery(label="Results", columns=2, height="auto")
+        gallery = gr.Gallery(label="Results", columns=2, height="auto", interactive=False)
         sources = gr.Markdown()
         files = gr.File(label="Download", file_count="multiple", interactive=False)
         with gr.Row():

@@ -55,6 +55,51 @@ def person_details(library: Library, person_id: int | None) -> dict[str, Any]:
     return people.get_person(library, int(person_id)).as_dict()
 
 
+# ---- actions: (library, person, ...) -> (message, person to show next) ----
+
+
+def rename_action(lib: Library, person_id: int, new_name: str) -> tuple[str, int]:
+    people.name_person(lib, person_id, new_name)
+    return f"Renamed to {new_name!r}.", person_id
+
+
+def use_suggested_action(lib: Library, person_id: int) -> tuple[str, int]:
+    suggestion = people.get_person(lib, person_id).suggested_name
+    if not suggestion:
+        raise gr.Error("There is no suggested name for this person.")
+    people.name_person(lib, person_id, suggestion)
+    return f"Named {suggestion!r}.", person_id
+
+
+def mark_me_action(lib: Library, person_id: int) -> tuple[str, int]:
+    people.mark_me(lib, person_id)
+    return "Marked as you.", person_id
+
+
+def hide_action(lib: Library, person_id: int) -> tuple[str, int]:
+    hidden = people.get_person(lib, person_id).hidden
+    people.hide_person(lib, person_id, hidden=not hidden)
+    return ("Shown again." if hidden else "Hidden."), person_id
+
+
+def merge_action(lib: Library, person_id: int, into: Any) -> tuple[str, int]:
+    if into is None:
+        raise gr.Error("Choose the person to merge into.")
+    people.merge_people(lib, person_id, int(into))
+    return f"Merged into person {into}.", int(into)
+
+
+def move_action(lib: Library, person_id: int, face_id: Any, target: Any) -> tuple[str, int]:
+    if face_id is None:
+        raise gr.Error("Select a face in the gallery first.")
+    if target is None:
+        raise gr.Error("Choose where the face goes.")
+    now = people.move_face(lib, int(face_id), target if target in (people.NOBODY, people.NEW_PERSON) else int(target))
+    return (
+        f"Moved face {int(face_id)} to person {now}." if now else f"Face {int(face_id)} is on nobody now."
+    ), person_id
+
+
 def build(session: gr.State) -> tuple[Any, list[Any]]:
     with gr.Tab("People"):
         gr.Markdown(
@@ -140,44 +185,6 @@ def build(session: gr.State) -> tuple[Any, list[Any]]:
 
             return handler
 
-        def _rename(lib: Library, person_id: int, new_name: str) -> tuple[str, int]:
-            people.name_person(lib, person_id, new_name)
-            return f"Renamed to {new_name!r}.", person_id
-
-        def _use_suggested(lib: Library, person_id: int) -> tuple[str, int]:
-            suggestion = people.get_person(lib, person_id).suggested_name
-            if not suggestion:
-                raise gr.Error("There is no suggested name for this person.")
-            people.name_person(lib, person_id, suggestion)
-            return f"Named {suggestion!r}.", person_id
-
-        def _me(lib: Library, person_id: int) -> tuple[str, int]:
-            people.mark_me(lib, person_id)
-            return "Marked as you.", person_id
-
-        def _hide(lib: Library, person_id: int) -> tuple[str, int]:
-            hidden = people.get_person(lib, person_id).hidden
-            people.hide_person(lib, person_id, hidden=not hidden)
-            return ("Shown again." if hidden else "Hidden."), person_id
-
-        def _merge(lib: Library, person_id: int, into: Any) -> tuple[str, int]:
-            if into is None:
-                raise gr.Error("Choose the person to merge into.")
-            people.merge_people(lib, person_id, int(into))
-            return f"Merged into person {into}.", int(into)
-
-        def _move(lib: Library, person_id: int, face_id: Any, target: Any) -> tuple[str, int]:
-            if face_id is None:
-                raise gr.Error("Select a face in the gallery first.")
-            if target is None:
-                raise gr.Error("Choose where the face goes.")
-            now = people.move_face(
-                lib, int(face_id), target if target in (people.NOBODY, people.NEW_PERSON) else int(target)
-            )
-            return (
-                f"Moved face {int(face_id)} to person {now}." if now else f"Face {int(face_id)} is on nobody now."
-            ), person_id
-
         def _select_face(order: list[int], evt: gr.SelectData) -> Any:
             index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
             return order[index] if index is not None and 0 <= index < len(order) else None
@@ -196,10 +203,10 @@ def build(session: gr.State) -> tuple[Any, list[Any]]:
         chosen.input(_refresh, inputs=base, outputs=outputs)
         everyone.select(readable_errors(_select_person), inputs=[session, show_hidden], outputs=outputs)
         faces.select(_select_face, inputs=face_ids, outputs=picked_face)
-        rename.click(_action(_rename), inputs=[*base, name], outputs=with_status)
-        suggested.click(_action(_use_suggested), inputs=base, outputs=with_status)
-        me.click(_action(_me), inputs=base, outputs=with_status)
-        hide.click(_action(_hide), inputs=base, outputs=with_status)
-        merge.click(_action(_merge), inputs=[*base, merge_into], outputs=with_status)
-        move.click(_action(_move), inputs=[*base, picked_face, move_to], outputs=with_status)
+        rename.click(_action(rename_action), inputs=[*base, name], outputs=with_status)
+        suggested.click(_action(use_suggested_action), inputs=base, outputs=with_status)
+        me.click(_action(mark_me_action), inputs=base, outputs=with_status)
+        hide.click(_action(hide_action), inputs=base, outputs=with_status)
+        merge.click(_action(merge_action), inputs=[*base, merge_into], outputs=with_status)
+        move.click(_action(move_action), inputs=[*base, picked_face, move_to], outputs=with_status)
     return _refresh, outputs

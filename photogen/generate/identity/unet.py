@@ -106,7 +106,7 @@ class RegionalIdentityAttnProcessor(nn.Module):
         if identity_tokens is not None and identity_masks is not None and identity_scale is not None:
             people = identity_tokens.shape[0]
             ik = self.to_k_ip(identity_tokens).view(people, -1, attn.heads, head_dim).permute(2, 0, 3, 1)
-            iv = self.to_v_ip(identity_tokens).view(people, -1, attn.heads, head_dim).transpose(1, 2)
+            iv = self.to_v_ip(identity_tokens).view(people, -1, attn.heads, head_dim).permute(2, 0, 1, 3)
             # (B, H, 1, N, d) @ (H, P, d, T) -> (B, H, P, N, T)
             scores = torch.matmul(q.unsqueeze(2), ik.unsqueeze(0)) * (head_dim**-0.5)
             per_person = torch.matmul(scores.softmax(dim=-1), iv.unsqueeze(0))  # (B, H, P, N, d)
