@@ -8,15 +8,19 @@ Photos are identified by content hash, so a moved or copied file is the same pho
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import sqlcipher3
 
 from photogen.errors import PhotogenError
 from photogen.library.catalog import Catalog, utc_now
@@ -133,16 +137,17 @@ def index_library(library: Library, progress: Progress | None = None) -> IndexRe
             pool, lambda item: _analyse(item[0], item[2], settings.max_image_pixels, settings.thumbnail_size), todo
         )
         for done, ((source, album_id, file), analysis) in enumerate(zip(todo, results, strict=True), start=1):
-            if analysis.reason is not None:
-                _record_skip(cat, album_id, file, analysis.reason)
-                report.skipped.append(SkippedFile(source.display_path(file.rel_path), analysis.reason))
-            else:
-                was_known = (album_id, file.rel_path) in known
-                _record_photo(library, album_id, analysis)
-                if was_known:
-                    report.updated += 1
+            with _disk_errors():
+                if analysis.reason is not None:
+                    _record_skip(cat, album_id, file, analysis.reason)
+                    report.skipped.append(SkippedFile(source.display_path(file.rel_path), analysis.reason))
                 else:
-                    report.added += 1
+                    was_known = (album_id, file.rel_path) in known
+                    _record_photo(library, album_id, analysis)
+                    if was_known:
+                        report.updated += 1
+                    else:
+                        report.added += 1
             if progress:
                 progress(done, total, printable_path(file.rel_path))
 
@@ -169,6 +174,25 @@ def index_library(library: Library, progress: Progress | None = None) -> IndexRe
     library.collect_garbage()
     library.catalog.checkpoint()
     return report
+
+
+@contextmanager
+def _disk_errors() -> Iterator[None]:
+    """A full disk stops the run with a clear message; the photo in flight rolls back, nothing else is lost."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise PhotogenError(
+                "The disk holding photogen's data is full. Everything indexed so far is saved; free some space and run the index again."
+            ) from exc
+        raise
+    except sqlcipher3.OperationalError as exc:
+        if "full" in str(exc).lower():
+            raise PhotogenError(
+                "The disk holding photogen's data is full. Everything indexed so far is saved; free some space and run the index again."
+            ) from exc
+        raise
 
 
 def _bounded_map(pool: ThreadPoolExecutor, fn: Callable, items: list) -> Iterator:
