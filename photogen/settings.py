@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     face_attach_threshold: float = 0.40
     face_min_quality: float = 0.35
     face_min_faces: int = 2
+    # photos analysed at once, each by its own single-threaded models (0: one per core, at most 4)
+    face_workers: int = 0
     # Hugging Face Spaces set SPACE_ID; there every visitor gets a private, in-memory session
     space_mode: bool = Field(default_factory=lambda: bool(os.environ.get("SPACE_ID")))
 

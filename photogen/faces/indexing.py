@@ -12,8 +12,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +20,10 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from photogen.errors import PhotogenError
 from photogen.faces.analyzer import Face, FaceAnalyzer
 from photogen.faces.backend import create_backend
 from photogen.faces.people import ClusteringReport, assign_unassigned, encode_vector
+from photogen.faces.workers import FaceWorkers, worker_layout
 from photogen.library.images import load_rgb
 from photogen.library.library import Library
 from photogen.library.photos import read_original
@@ -58,22 +57,26 @@ class FaceIndexReport:
         }
 
 
-_analyzers: dict[tuple[Any, ...], FaceAnalyzer] = {}
-_analyzers_lock = threading.Lock()
+_workers: dict[tuple[Any, ...], FaceWorkers] = {}
+_workers_lock = threading.Lock()
 
 
-def shared_analyzer(settings: Settings) -> FaceAnalyzer:
-    """One analyzer per model configuration for the whole process: its ONNX sessions load once.
+def shared_workers(settings: Settings) -> FaceWorkers:
+    """The analyzers for this model configuration, built once for the whole process.
 
     A cache of loaded models, not per-user state: every session asking with the same settings gets
-    the same read-only models.
+    the same read-only models, so their ONNX sessions are built once.
     """
-    key = (settings.face_backend, settings.onnx_threads, settings.face_score_threshold, settings.face_detect_max_side)
-    with _analyzers_lock:
-        analyzer = _analyzers.get(key)
-        if analyzer is None:
-            analyzer = _analyzers[key] = FaceAnalyzer(create_backend(settings.face_backend, settings=settings))
-    return analyzer
+    workers, threads = worker_layout(settings.face_workers, settings.onnx_threads)
+    key = (settings.face_backend, settings.face_score_threshold, settings.face_detect_max_side, workers, threads)
+    with _workers_lock:
+        pool = _workers.get(key)
+        if pool is None:
+            per_worker = settings.model_copy(update={"onnx_threads": threads})
+            pool = _workers[key] = FaceWorkers(
+                [FaceAnalyzer(create_backend(settings.face_backend, settings=per_worker)) for _ in range(workers)]
+            )
+    return pool
 
 
 def photos_to_index(library: Library) -> list[int]:
@@ -96,18 +99,15 @@ def index_faces(
     if progress:
         progress(0, len(todo), "faces")
     if todo:
-        analyzer = analyzer or shared_analyzer(settings)
-        for done, (photo_id, decoded) in enumerate(_decoded(library, todo), start=1):
-            if isinstance(decoded, str):
-                report.skipped.append((photo_id, decoded))
-            else:
-                image, scale = decoded
-                faces = analyzer.analyze(image)
-                if _store(library, photo_id, faces, image, scale):
-                    report.photos += 1
-                    report.faces += len(faces)
+        workers = FaceWorkers([analyzer]) if analyzer is not None else shared_workers(settings)
+        for done, photo in enumerate(workers.run(todo, lambda photo_id: _decode(library, photo_id)), start=1):
+            if photo.error is not None or photo.image is None:
+                report.skipped.append((photo.item, photo.error or "not decoded"))
+            elif _store(library, photo.item, photo.faces, photo.image, photo.extra or 1.0):
+                report.photos += 1
+                report.faces += len(photo.faces)
             if progress:
-                progress(done, len(todo), f"photo {photo_id}")
+                progress(done, len(todo), f"photo {photo.item}")
     report.clustering = assign_unassigned(library)
     report.seconds = time.monotonic() - started
     if report.photos:
@@ -116,38 +116,14 @@ def index_faces(
     return report
 
 
-def _decoded(library: Library, photo_ids: list[int]) -> Iterator[tuple[int, tuple[np.ndarray, float] | str]]:
-    """Photos decoded a few ahead on worker threads (decoding releases the GIL), in order."""
-    settings = library.settings
-    with ThreadPoolExecutor(max_workers=max(1, settings.index_threads)) as pool:
-        window: list[tuple[int, Future]] = []
-        ahead = max(2, 2 * settings.index_threads)
-        queue = iter(photo_ids)
-        for photo_id in queue:
-            window.append((photo_id, pool.submit(_decode, library, photo_id)))
-            if len(window) >= ahead:
-                break
-        while window:
-            photo_id, future = window.pop(0)
-            following = next(queue, None)
-            if following is not None:
-                window.append((following, pool.submit(_decode, library, following)))
-            yield photo_id, future.result()
-
-
-def _decode(library: Library, photo_id: int) -> tuple[np.ndarray, float] | str:
+def _decode(library: Library, photo_id: int) -> tuple[np.ndarray, float]:
     """The photo as an oriented RGB array at analysis size, and its scale to the photo's pixels."""
     settings = library.settings
-    try:
-        data = read_original(library, photo_id)
-        image = load_rgb(data, settings.max_image_pixels, max_side=settings.face_decode_max_side)
-    except PhotogenError as exc:
-        return str(exc)
-    except (OSError, MemoryError) as exc:
-        return f"cannot read the photo ({exc})"
+    image = load_rgb(
+        read_original(library, photo_id), settings.max_image_pixels, max_side=settings.face_decode_max_side
+    )
     width = library.catalog.scalar("SELECT width FROM photos WHERE id = ?", (photo_id,))
-    scale = image.shape[1] / width if width else 1.0
-    return image, scale
+    return image, (image.shape[1] / width if width else 1.0)
 
 
 def _store(library: Library, photo_id: int, faces: list[Face], image: np.ndarray, scale: float) -> bool:

@@ -186,6 +186,12 @@ class GenerationRequest:
     person_mask: np.ndarray | None = None
     masker: PersonMasker | None = None  # background: defaults to GrabCut seeded from face_boxes
     extra_unet_inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    # text mode with people (issue 6): from photogen.generate.identity.people_references(library, names)
+    people: Sequence[Any] = ()
+    identity_adapter: str | None = None  # None: the first installed adapter that fits the model
+    identity_scale: float | None = None  # None: the adapter's default strength
+    regions: Sequence[Box] = ()  # one box per person; empty: side by side in `people` order
+    best_of: int | None = None  # make this many and keep the `variants` most alike
 
 
 @dataclass(frozen=True)
@@ -223,26 +229,48 @@ class GenerationEngine:
     def __init__(self, settings: Settings, providers: Sequence[str] | None = None, idle_seconds: float = 600.0) -> None:
         self.settings = settings
         self.cache = SessionCache(providers, threads=settings.onnx_threads, idle_seconds=idle_seconds)
-        self._models: dict[tuple[str, str], OnnxStableDiffusion] = {}
+        self._models: dict[tuple[str, str, str | None], OnnxStableDiffusion] = {}
         self._lock = threading.Lock()
+        self._face_analyzer: Any = None
 
-    def load(
-        self, model_id: str, precision: Precision | None = None, progress: StageProgress | None = None
-    ) -> OnnxStableDiffusion:
+    def load(self, model_id: str, precision: Precision | None = None, progress: StageProgress | None = None,
+             adapter_id: str | None = None) -> OnnxStableDiffusion:  # fmt: skip
+        """The loaded export of `model_id`; with `adapter_id`, its identity export (the adapter in the UNet)."""
         precision = precision or default_precision(self.cache.providers)
-        key = (model_id, precision)
+        key = (model_id, precision, adapter_id)
         with self._lock:
             if key not in self._models:
                 installed = installed_model(model_id, self.settings)
-                self.cache.drop(export_dir(self.settings, model_id, precision))
-                path, manifest = ensure_export(installed, precision, self.settings, progress=progress)
+                if adapter_id is None:
+                    self.cache.drop(export_dir(self.settings, model_id, precision))
+                    path, manifest = ensure_export(installed, precision, self.settings, progress=progress)
+                else:
+                    from photogen.generate.identity.export import ensure_identity_export, identity_variant
+                    from photogen.generate.identity.weights import installed_adapter
+
+                    adapter = installed_adapter(adapter_id, self.settings)
+                    self.cache.drop(export_dir(self.settings, model_id, precision, identity_variant(adapter_id)))
+                    path, manifest = ensure_identity_export(installed, adapter, precision, self.settings, progress)
                 _check_memory(path, model_id, precision)
                 self._models[key] = OnnxStableDiffusion(path, manifest, installed.spec, self.cache)
             return self._models[key]
 
+    def face_analyzer(self) -> Any:
+        """The default face analyzer (likeness scores), built once per engine."""
+        with self._lock:
+            if self._face_analyzer is None:
+                from photogen.faces.analyzer import FaceAnalyzer
+
+                self._face_analyzer = FaceAnalyzer(settings=self.settings)
+            return self._face_analyzer
+
     def generate(self, request: GenerationRequest, callback: StepCallback | None = None) -> GenerationResult:
         import time
 
+        if request.people:
+            from photogen.generate.identity.generation import generate_with_people
+
+            return generate_with_people(self, request, callback)
         t0 = time.perf_counter()
         engine = self.load(request.model_id, request.precision)
         load_s = time.perf_counter() - t0

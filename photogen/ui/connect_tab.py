@@ -16,6 +16,7 @@ from photogen.library.sources.upload import add_uploads
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
 
+SPACE_UPLOADS_ONLY = "In this shared Space, photos come from your uploads only."
 SOURCE_COLUMNS = ["Source", "Kind", "Albums allowed", "Photos"]
 
 
@@ -84,6 +85,8 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
 
         @readable_errors
         def _look(path: str) -> Any:
+            if space_mode:  # a Space visitor must never reach the server's own files
+                raise PhotogenError(SPACE_UPLOADS_ONLY)
             names = folder_albums(path)
             if not names:
                 raise PhotogenError("That folder holds no photos or albums.")
@@ -91,6 +94,8 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
 
         @readable_errors
         def _add_folder(s: UISession, path: str, chosen: list[str], name: str, progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
+            if space_mode:  # a Space visitor must never reach the server's own files
+                raise PhotogenError(SPACE_UPLOADS_ONLY)
             lib = require(s).library
             if not chosen:
                 raise PhotogenError("Tick at least one album to allow.")
@@ -113,6 +118,8 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
 
         @readable_errors
         def _takeout_look(path: str) -> Any:
+            if space_mode:  # a Space visitor must never reach the server's own files
+                raise PhotogenError(SPACE_UPLOADS_ONLY)
             from photogen.library.sources.takeout import TakeoutSource, resolve_parts
 
             if not path.strip():
@@ -124,6 +131,8 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
 
         @readable_errors
         def _takeout_add(s: UISession, path: str, chosen: list[str], progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
+            if space_mode:  # a Space visitor must never reach the server's own files
+                raise PhotogenError(SPACE_UPLOADS_ONLY)
             from photogen.library.sources.takeout import add_takeout
 
             lib = require(s).library
@@ -140,6 +149,8 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
 
             from photogen.library.sources.picker import pick_photos
 
+            if space_mode:
+                raise gr.Error(SPACE_UPLOADS_ONLY)
             lib = require(s).library
             messages: queue.Queue[tuple[str, Any]] = queue.Queue()
 
