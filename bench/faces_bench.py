@@ -8,6 +8,13 @@ decodes the JPEGs the same way (Pillow, EXIF orientation applied); timings cover
 landmarks, embeddings and clustering, after the models are loaded (load time is printed apart);
 the fastest of `--repeat` passes counts, as other work on the machine only ever adds time.
 
+photogen runs as `index_faces` does: WORKERS photos at once, each on its own analyzer with THREADS
+ONNX Runtime threads (`--layouts`, 0 = the automatic choice: one single-threaded worker a core, at
+most 4), plus one run of the real faces step through an encrypted library (originals read through
+the consent checks, catalog rows, encrypted face crops, incremental clustering into people). The
+dlib pipeline runs as `face_recognition` does, one photo after another (its detector and encoder
+use one core each).
+
 Accuracy is pairwise precision/recall/F1 over the labelled portraits (people/<identity>/*.jpg; the
 labelled face of a portrait is its largest face). A portrait whose face a pipeline misses counts as
 a face in a cluster of its own. Faces of the group photos take part in the clustering as

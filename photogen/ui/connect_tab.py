@@ -45,6 +45,14 @@ def run_index(library: Library, progress: Any = None) -> str:
 
     result = index_library(library, report)
     summary = f"{result.added} added, {result.updated} updated, {result.removed} removed, {len(result.skipped)} skipped."
+    from photogen.faces.indexing import index_faces  # the faces stage sits above the library
+
+    def face_report(done: int, total: int, what: str) -> None:
+        if progress is not None and total:
+            progress((done, total), desc=f"Looking for faces {done}/{total}")
+
+    faces = index_faces(library, face_report)
+    summary += f" Found {faces.faces} face(s) in {faces.photos} photo(s)."
     if result.skipped:
         summary += "\n" + "\n".join(f"- skipped {s.path.rsplit('/', 1)[-1]}: {s.reason}" for s in result.skipped[:20])
     if result.new_albums:

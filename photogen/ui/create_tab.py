@@ -120,10 +120,10 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
         suggestions = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[], label="Ideas from your library")
         with gr.Row():
             people = gr.CheckboxGroup(label="People", choices=[])
-            photos = gr.Dropdown(label="Start from photos", choices=[], multiselect=True)
+            photos = gr.Dropdown(label="Start from photos", choices=[], multiselect=True, elem_id="create-photos")
         with gr.Row():
-            template = gr.Dropdown(label="Template", choices=template_choices(), value="")
-            style = gr.Dropdown(label="Style", choices=style_choices(ai_available), value="watercolor")
+            template = gr.Dropdown(label="Template", choices=template_choices(), value="", elem_id="create-template")
+            style = gr.Dropdown(label="Style", choices=style_choices(ai_available), value="watercolor", elem_id="create-style")
         go = gr.Button("Generate", variant="primary", size="lg")
         with gr.Accordion("Advanced", open=False):
             with gr.Row():
@@ -139,7 +139,7 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
             with gr.Row():
                 background = gr.Radio(["keep", "blur", "replace"], value="keep", label="Background (instant styles)")
                 formats = gr.CheckboxGroup(["png", "jpeg", "pdf"], value=["png"], label="Files")
-        gallery = gr.Gallery(label="Results", columns=2, height="auto", interactive=False)
+        gallery = gr.Gallery(label="Results", columns=2, height=560, object_fit="contain", interactive=False, elem_id="create-results")
         sources = gr.Markdown()
         files = gr.File(label="Download", file_count="multiple", interactive=False)
         with gr.Row():

@@ -15,7 +15,7 @@ from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
 
 ALBUM_COLUMNS = ["Album", "Source", "Allowed", "Photos"]
-PHOTO_COLUMNS = ["ID", "Taken", "Place", "Camera", "Album"]
+PHOTO_COLUMNS = ["ID", "File", "Taken", "Place", "Camera", "Album"]
 
 
 def album_rows(library: Library) -> list[list[Any]]:
@@ -23,7 +23,7 @@ def album_rows(library: Library) -> list[list[Any]]:
 
 
 def photo_rows(library: Library) -> list[list[Any]]:
-    return [[p.id, p.taken_at or "", p.place or "", p.camera or "", p.album] for p in list_photos(library)]
+    return [[p.id, p.path.rsplit("/", 1)[-1], p.taken_at or "", p.place or "", p.camera or "", p.album] for p in list_photos(library)]
 
 
 def photo_choices(library: Library) -> list[tuple[str, int]]:

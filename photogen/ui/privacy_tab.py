@@ -47,7 +47,7 @@ def build(session: gr.State) -> tuple[Any, list[Any]]:
         status = gr.Markdown()
         refresh = gr.Button("Refresh", size="sm")
         with gr.Row():
-            allowed = gr.Dropdown(label="Allowed albums", choices=[])
+            allowed = gr.Dropdown(label="Allowed albums", choices=[], elem_id="privacy-allowed")
             revoke_btn = gr.Button("Revoke album", variant="stop")
         with gr.Row():
             closed = gr.Dropdown(label="Albums photogen may not use", choices=[])

@@ -9,6 +9,7 @@ so every layer's pooled mask is exactly 0 or 1: A's tokens reach no position of 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -33,9 +34,9 @@ def side_by_side_boxes(people: int, width: int, height: int, grid: int) -> list[
 
 
 def region_masks(boxes: Sequence[Box], width: int, height: int, vae_scale: int, grid: int) -> np.ndarray:
-    """(people, height / vae_scale, width / vae_scale) float32 masks, boxes snapped outward-inward to `grid`.
+    """(people, height / vae_scale, width / vae_scale) float32 masks of image-pixel boxes.
 
-    Each box is rounded to the nearest grid lines (a box smaller than one cell keeps one cell). Where
+    Each box edge moves to the nearest line of the `grid` (a box smaller than one cell keeps one). Where
     boxes overlap, the overlap is split evenly between them, so masks sum to at most 1 per position
     and the identity attention's size does not grow with the number of people there.
     """
@@ -53,7 +54,8 @@ def region_masks(boxes: Sequence[Box], width: int, height: int, vae_scale: int, 
 
 
 def _snap(lo: int, hi: int, grid: int) -> tuple[int, int]:
-    a, b = round(lo / grid), round(hi / grid)
+    # half-way rounds up (not to even), so a box edge moves the same way wherever it is
+    a, b = math.floor(lo / grid + 0.5), math.floor(hi / grid + 0.5)
     return a, max(b, a + 1)
 
 
