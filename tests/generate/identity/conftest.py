@@ -83,3 +83,20 @@ def real_faces(shared_people: Path, face_analyzer) -> dict[str, list[tuple[Path,
             rgb = load_rgb_file(path)
             out[who].append((path, rgb, face_analyzer.analyze(rgb)[0]))
     return out
+
+
+def person_from_photos(real_faces: dict, who: str, person_id: int, name: str, count: int = 4):  # noqa: ANN201
+    """A PersonReference built from shared photos 1..count, as the catalog path would build it."""
+    from photogen.faces.alignment import align_face
+    from photogen.faces.cluster import person_centroid
+    from photogen.generate.identity.references import REFERENCE_CROP_SIZE, PersonReference, ReferenceFace
+
+    rows = real_faces[who][:count]
+    faces = tuple(
+        ReferenceFace(face_id=person_id * 100 + i, photo_id=person_id * 100 + i, box=face.box, landmarks=face.landmarks,
+                      quality=face.quality, embedding=face.embedding, backend=face.backend, pinned=False)  # fmt: skip
+        for i, (_, _, face) in enumerate(rows)
+    )
+    crops = np.stack([align_face(rgb, face.landmarks, REFERENCE_CROP_SIZE) for _, rgb, face in rows])
+    centroid = person_centroid([f.embedding for f in faces], [f.quality for f in faces])
+    return PersonReference(person_id, name, faces, centroid, crops)
