@@ -45,6 +45,7 @@ def privacy_report(library: Library) -> PrivacyReport:
     except (OSError, ValueError):
         report.key_method = "unknown"
     blob_paths = set(library.blobs.all_paths())
+    models_bytes = 0
     catalog_files = [settings.catalog_path, settings.catalog_path.with_name("catalog.db-wal"), settings.catalog_path.with_name("catalog.db-shm")]
     for path in sorted(p for p in home.rglob("*") if p.is_file()):
         size = path.stat().st_size
@@ -56,8 +57,14 @@ def privacy_report(library: Library) -> PrivacyReport:
             report.items.append(StoredItem("catalog database", str(path), size, True, "SQLCipher (AES-256)"))
         elif path == catalog_files[2]:
             report.items.append(StoredItem("catalog shared-memory index (no content)", str(path), size, False, "SQLite WAL index"))
+        elif path == home / "licenses.json":
+            report.items.append(StoredItem("model licenses you accepted (no personal data)", str(path), size, False, "public facts"))
+        elif (home / "models") in path.parents:
+            models_bytes += size  # public weights: summed into one line below
         else:
             report.items.append(StoredItem("other file", str(path), size, False, "unknown: please report"))
+    if models_bytes:
+        report.items.append(StoredItem("downloaded or imported model weights (public files)", str(home / "models"), models_bytes, False, "public weights"))
     kinds: dict[str, tuple[int, int]] = {}
     for row in library.catalog.query("SELECT kind, count(*), coalesce(sum(size_bytes), 0) FROM blobs GROUP BY kind"):
         kinds[row[0]] = (row[1], row[2])
