@@ -44,6 +44,11 @@ def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
 ) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:  # the ML libraries' own chatter is not for users
+        import os
+
+        os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     _state.home = home
 
 
@@ -296,7 +301,6 @@ def _faces_index_step(lib: Any, report: Any, bar: Any) -> None:
             bar.refresh()
 
     faces = index_faces(lib, progress)
-    report.faces = faces  # for callers that want the figures; the JSON summary stays the library's
     clustering = faces.clustering
     summary = f"faces: {faces.faces} found in {faces.photos} new photo(s)"
     if clustering is not None:

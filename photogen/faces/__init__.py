@@ -4,6 +4,13 @@ clustering faces into people. Everything runs offline on the models shipped by `
     analyzer = FaceAnalyzer()                 # models load on first use
     faces = analyzer.analyze(rgb)             # list[Face]: box, landmarks, score, quality, embedding
     result = cluster_faces(records, decisions, previous)
+
+Over the library (`photogen.faces.indexing`, `photogen.faces.people`):
+
+    index_faces(library, progress)            # the faces step of `photogen index`: new photos only
+    recluster(library)                        # full re-cluster, the user's decisions kept
+    list_people(library); move_face(library, face_id, person_id | "none" | "new")
+    reference_faces(library, person_id)       # best faces for generation, and the person's centroid
 """
 
 from photogen.faces.analyzer import Face, FaceAnalyzer

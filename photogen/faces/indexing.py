@@ -130,8 +130,8 @@ def _store(library: Library, photo_id: int, faces: list[Face], image: np.ndarray
     """One photo's faces, crops and done-mark in one transaction; False if the photo went meanwhile."""
     cat = library.catalog
     with cat.tx():
-        # revoked or excluded while we were looking at it: store nothing
-        if cat.one("SELECT 1 FROM photos WHERE id = ? AND excluded = 0", (photo_id,)) is None:
+        # revoked or excluded while we were looking at it, or done by a run beside this one: store nothing
+        if cat.one("SELECT 1 FROM photos WHERE id = ? AND excluded = 0 AND faces_indexed = 0", (photo_id,)) is None:
             return False
         for face in faces:
             x, y, w, h = (v / scale for v in face.box)

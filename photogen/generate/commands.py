@@ -10,7 +10,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from PIL import Image, PngImagePlugin
@@ -50,6 +50,9 @@ from photogen.generate.sources import (
 )
 from photogen.generate.tiny import create_tiny_pipeline
 from photogen.settings import Settings
+
+if TYPE_CHECKING:
+    from photogen.generate.identity.references import PersonReference
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +190,7 @@ class GenerationRequest:
     masker: PersonMasker | None = None  # background: defaults to GrabCut seeded from face_boxes
     extra_unet_inputs: dict[str, np.ndarray] = field(default_factory=dict)
     # text mode with people (issue 6): from photogen.generate.identity.people_references(library, names)
-    people: Sequence[Any] = ()
+    people: Sequence[PersonReference] = ()
     identity_adapter: str | None = None  # None: the first installed adapter that fits the model
     identity_scale: float | None = None  # None: the adapter's default strength
     regions: Sequence[Box] = ()  # one box per person; empty: side by side in `people` order

@@ -69,6 +69,8 @@ def share_auth(password: str | None) -> tuple[str, str]:
 
 def launch(settings: Settings, *, port: int = 7860, share: bool = False, password: str | None = None) -> None:
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no calls home
+    os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("GRADIO_TEMP_DIR", _private_temp_dir())
     auth = None
     if share:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from photogen.generate.export import ExportHooks, StageProgress, ensure_export, export_model
+from photogen.generate.export import ExportHooks, StageProgress, ensure_export, export_dir, export_model
 from photogen.generate.identity.adapters import check_adapter_fits
 from photogen.generate.identity.unet import IMAGE_ENCODER_COMPONENT, export_identity_components
 from photogen.generate.identity.weights import InstalledAdapter
@@ -54,6 +54,4 @@ def ensure_identity_export(installed: InstalledModel, adapter: InstalledAdapter,
         if not isinstance(recorded, dict) or recorded.get("weights_sha256") != adapter.weights_sha256:
             logger.info("identity export of %s is for other adapter weights; re-exporting", installed.spec.id)
             manifest = export_model(installed, precision, settings, hooks=hooks, progress=progress)
-    from photogen.generate.export import export_dir
-
     return export_dir(settings, installed.spec.id, precision, hooks.variant), manifest

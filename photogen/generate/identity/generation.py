@@ -105,12 +105,16 @@ def identity_inputs(onnx: OnnxStableDiffusion, adapter: InstalledAdapter, encode
 
 def _check_request(request: GenerationRequest) -> tuple[int, int]:
     if request.mode != "text":
-        raise PhotogenError(f"People can be put into new scenes in text mode; --mode {request.mode} keeps a photo's own.")
+        raise PhotogenError(
+            f"People can be put into new scenes in text mode; --mode {request.mode} keeps a photo's own."
+        )
     if len(request.people) > MAX_PEOPLE:
         raise PhotogenError(f"{len(request.people)} people is too many for one image: use at most {MAX_PEOPLE}.")
     best_of = request.best_of or request.variants
     if best_of < request.variants:
-        raise PhotogenError(f"--best-of {best_of} is less than --variants {request.variants}: it must be at least that.")
+        raise PhotogenError(
+            f"--best-of {best_of} is less than --variants {request.variants}: it must be at least that."
+        )
     if request.extra_unet_inputs:
         raise PhotogenError("extra_unet_inputs and people cannot be combined: the people set the UNet's inputs.")
     return request.variants, best_of

@@ -51,7 +51,8 @@ def score_likeness(image: np.ndarray, people: Sequence[PersonReference], analyze
     faces = analyzer.analyze(np.asarray(image))
     if not faces:
         return ImageLikeness(
-            tuple(PersonLikeness(p.person_id, p.name, 0.0, False, None, "no face found in the image") for p in people), 0
+            tuple(PersonLikeness(p.person_id, p.name, 0.0, False, None, "no face found in the image") for p in people),
+            0,
         )
     sims = np.array([[float(f.embedding @ p.centroid) for f in faces] for p in people])
     result: dict[int, PersonLikeness] = {}

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,6 @@ from photogen.generate.identity.weights import (
     InstalledAdapter,
     StateDict,
     check_layout_fits_unet,
-    unet_attention_layout,
     validate_layout,
 )
 
@@ -344,7 +342,3 @@ def export_identity_components(source_dir: Path, export_dir: Path, adapter: Inst
         "reference_mode": adapter.spec.reference_mode,
         "inputs": [IDENTITY_EMBEDS, IDENTITY_MASKS, IDENTITY_SCALE],
     }
-
-
-def remove_tree(path: Path) -> None:
-    shutil.rmtree(path, ignore_errors=True)

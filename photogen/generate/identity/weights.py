@@ -54,7 +54,7 @@ class AdapterLayout:
     """What a checkpoint's shapes say about the adapter; checked against the UNet at export."""
 
     family: str
-    # faceid: (embedding dim,); clip-image: (tokens incl. CLS are free, feature dim) -> (feature dim,)
+    # the width of one input vector: the face embedding (FaceID) or the image-encoder feature (CLIP)
     input_dim: int
     num_tokens: int
     cross_attention_dim: int
@@ -151,8 +151,13 @@ def validate_layout(groups: StateDict, adapter: IdentityAdapterSpec) -> AdapterL
         input_dim = _shape(groups, "image_proj", "proj.0.weight")[1]
         cross = _shape(groups, "image_proj", "norm.weight")[0]
         out = _shape(groups, "image_proj", "proj.2.weight")[0]
-        if out % cross or _shape(groups, "image_proj", "proj.2.weight")[1] != _shape(groups, "image_proj", "proj.0.weight")[0]:
-            raise PhotogenError(f"image_proj shapes disagree (proj.2 {out} is not tokens x {cross}); the file is damaged.")
+        if (
+            out % cross
+            or _shape(groups, "image_proj", "proj.2.weight")[1] != _shape(groups, "image_proj", "proj.0.weight")[0]
+        ):
+            raise PhotogenError(
+                f"image_proj shapes disagree (proj.2 {out} is not tokens x {cross}); the file is damaged."
+            )
         num_tokens = out // cross
     else:
         _, num_tokens, hidden = _shape(groups, "image_proj", "latents")
@@ -164,7 +169,9 @@ def validate_layout(groups: StateDict, adapter: IdentityAdapterSpec) -> AdapterL
     ip = groups["ip_adapter"]
     indices = sorted({int(k.split(".", 1)[0]) for k in ip if k.split(".", 1)[0].isdigit()})
     if not indices or len(indices) != len({k.split(".", 1)[0] for k in ip}):
-        raise PhotogenError("The 'ip_adapter' weights are not keyed by attention-layer index; the file is not an IP-Adapter.")
+        raise PhotogenError(
+            "The 'ip_adapter' weights are not keyed by attention-layer index; the file is not an IP-Adapter."
+        )
     cross_layers: dict[int, int] = {}
     for k in indices:
         has_k, has_v = f"{k}.to_k_ip.weight" in ip, f"{k}.to_v_ip.weight" in ip
@@ -259,7 +266,10 @@ def tiny_adapter_state_dict(unet: Any, family: str, seed: int = 0, *, input_dim:
     if family == "faceid":
         hidden = input_dim * 2
         proj["proj.0.weight"], proj["proj.0.bias"] = rand(hidden, input_dim), rand(hidden, scale=0.1)
-        proj["proj.2.weight"], proj["proj.2.bias"] = rand(cross * num_tokens, hidden), rand(cross * num_tokens, scale=0.1)
+        proj["proj.2.weight"], proj["proj.2.bias"] = (
+            rand(cross * num_tokens, hidden),
+            rand(cross * num_tokens, scale=0.1),
+        )
         proj["norm.weight"], proj["norm.bias"] = norm(cross)
     elif family == "clip-image":
         hidden = 64  # one 64-d head: diffusers reads heads as to_q rows // 64
@@ -286,7 +296,12 @@ def tiny_adapter_state_dict(unet: Any, family: str, seed: int = 0, *, input_dim:
             ip[f"{k}.to_v_ip.weight"] = rand(width, cross)
         if lora_rank and family == "faceid":
             in_kv = cross_dim or width
-            for part, fan_in in (("to_q_lora", width), ("to_k_lora", in_kv), ("to_v_lora", in_kv), ("to_out_lora", width)):
+            for part, fan_in in (
+                ("to_q_lora", width),
+                ("to_k_lora", in_kv),
+                ("to_v_lora", in_kv),
+                ("to_out_lora", width),
+            ):
                 ip[f"{k}.{part}.down.weight"] = rand(lora_rank, fan_in)
                 ip[f"{k}.{part}.up.weight"] = rand(width, lora_rank, scale=0.05)
     return {"image_proj": proj, "ip_adapter": ip}
@@ -428,7 +443,9 @@ def installed_adapter(adapter_id: str, settings: Settings) -> InstalledAdapter:
     record = json.loads(record_path.read_text())
     if spec.needs_license_acceptance and not record.get("license_accepted_at"):
         raise PhotogenError(f"The license of '{spec.id}' was not accepted: import it again with --accept-license.")
-    layout = AdapterLayout(**{**record["layout"], "cross_layers": {int(k): v for k, v in record["layout"]["cross_layers"].items()}})
+    layout = AdapterLayout(
+        **{**record["layout"], "cross_layers": {int(k): v for k, v in record["layout"]["cross_layers"].items()}}
+    )
     return InstalledAdapter(spec, folder, record["weights_sha256"], layout)
 
 

@@ -93,8 +93,16 @@ def person_from_photos(real_faces: dict, who: str, person_id: int, name: str, co
 
     rows = real_faces[who][:count]
     faces = tuple(
-        ReferenceFace(face_id=person_id * 100 + i, photo_id=person_id * 100 + i, box=face.box, landmarks=face.landmarks,
-                      quality=face.quality, embedding=face.embedding, backend=face.backend, pinned=False)  # fmt: skip
+        ReferenceFace(
+            face_id=person_id * 100 + i,
+            photo_id=person_id * 100 + i,
+            box=face.box,
+            landmarks=face.landmarks,
+            quality=face.quality,
+            embedding=face.embedding,
+            backend=face.backend,
+            pinned=False,
+        )  # fmt: skip
         for i, (_, _, face) in enumerate(rows)
     )
     crops = np.stack([align_face(rgb, face.landmarks, REFERENCE_CROP_SIZE) for _, rgb, face in rows])

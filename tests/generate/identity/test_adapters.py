@@ -18,7 +18,10 @@ def test_sd15_models_fit_both_published_adapters_and_turbo_none() -> None:
             assert fitting == {"tiny-faceid", "tiny-plus-face"}
         else:
             assert fitting == set()
-    assert {a.id for a in adapters_for(imported_spec("mine", base="sd15"))} == {"ip-adapter-faceid", "ip-adapter-plus-face"}
+    assert {a.id for a in adapters_for(imported_spec("mine", base="sd15"))} == {
+        "ip-adapter-faceid",
+        "ip-adapter-plus-face",
+    }
 
 
 def test_adapter_that_does_not_fit_is_a_clear_error() -> None:

@@ -22,8 +22,9 @@ def people(real_faces: dict) -> dict:
 
 
 @pytest.mark.parametrize("who", ["bbt_amy", "bbt_penny", "bbt_sheldon", "bbt_leonard"])
-def test_held_out_photo_scores_its_person_high_and_others_low(who: str, people: dict, real_faces: dict,
-                                                               face_analyzer) -> None:  # noqa: ANN001
+def test_held_out_photo_scores_its_person_high_and_others_low(
+    who: str, people: dict, real_faces: dict, face_analyzer
+) -> None:  # noqa: ANN001
     held_out = real_faces[who][4][1]
     own = score_likeness(held_out, [people[who]], face_analyzer).people[0]
     assert own.found and own.score > SAME_MIN and own.note == "matched"

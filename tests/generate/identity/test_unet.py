@@ -51,7 +51,9 @@ def test_one_person_equals_diffusers_ip_adapter(unet, family: str) -> None:  # n
 def test_scale_zero_is_the_plain_unet_when_there_is_no_lora(unet) -> None:  # noqa: ANN001
     groups = tiny_adapter_state_dict(unet, "faceid", lora_rank=None)
     ours = copy.deepcopy(unet)
-    model = IdentityUNet(ours, apply_identity_adapter(ours, groups, validate_layout(groups, get_adapter_spec("tiny-faceid"))))
+    model = IdentityUNet(
+        ours, apply_identity_adapter(ours, groups, validate_layout(groups, get_adapter_spec("tiny-faceid")))
+    )
     inputs = example_inputs(unet.config, (128,)) | {"identity_scale": torch.tensor(0.0)}
     with torch.no_grad():
         out = model(**inputs)
@@ -98,7 +100,9 @@ def test_every_adapted_layer_keeps_each_person_to_their_region(tiny_dir: Path, u
     """Each cross-attention layer of the real UNet, at its own resolution, with its own pooling factor."""
     groups = tiny_adapter_state_dict(unet, "faceid", lora_rank=None)
     ours = copy.deepcopy(unet)
-    model = IdentityUNet(ours, apply_identity_adapter(ours, groups, validate_layout(groups, get_adapter_spec("tiny-faceid"))))
+    model = IdentityUNet(
+        ours, apply_identity_adapter(ours, groups, validate_layout(groups, get_adapter_spec("tiny-faceid")))
+    )
     inputs = example_inputs(unet.config, (128,), people=2, side=16)
     masks = torch.zeros(2, 16, 16)
     masks[0, :, :8], masks[1, :, 8:] = 1, 1
