@@ -8,7 +8,7 @@ the adapter's cost, not an exporter difference. CPU only; fp32.
 
     python bench/identity_bench.py [--size 512] [--reps 3] [--threads N] [--work DIR]
 
-Prints ms/step for each case and the ratios identity/plain (torch and ORT) and torch/ORT.
+Prints ms/step (best of --reps, cases interleaved) for each case and the ratios identity/plain (torch and ORT) and torch/ORT.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import copy
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -43,12 +44,18 @@ def _feeds(size: int, people: int) -> tuple[dict[str, np.ndarray], dict[str, np.
     return plain, identity
 
 
-def _time(fn, reps: int) -> float:  # noqa: ANN001
-    fn()  # warm-up: allocations, ORT's first-run graph work
-    start = time.perf_counter()
-    for _ in range(reps):
+def _interleaved(cases: dict[str, Callable[[], object]], reps: int) -> dict[str, float]:
+    """ms per call of each case, best of `reps`, the cases taking turns so that load from other processes
+    on the machine hits them alike (one warm-up call each first)."""
+    for fn in cases.values():
         fn()
-    return (time.perf_counter() - start) / reps * 1000
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(reps):
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: min(ts) for name, ts in times.items()}
 
 
 def main() -> None:
@@ -86,16 +93,19 @@ def main() -> None:
         ) -> torch.Tensor:
             return self.unet(sample, timestep, encoder_hidden_states, return_dict=False)[0]
 
-    results: dict[str, float] = {}
-    for people in (1, 2):
-        plain_feed, id_feed = _feeds(args.size, people)
-        t = {k: torch.from_numpy(v) for k, v in id_feed.items()}
-        with torch.no_grad():
-            if people == 1:
-                run = partial(plain, t["sample"], t["timestep"], t["encoder_hidden_states"])
-                results["torch plain"] = _time(run, args.reps)
-            results[f"torch identity x{people}"] = _time(partial(identity, **t), args.reps)
-        print({k: round(v) for k, v in results.items()}, flush=True)
+    plain_feed, _ = _feeds(args.size, 1)
+    t1 = {k: torch.from_numpy(v) for k, v in _feeds(args.size, 1)[1].items()}
+    t2 = {k: torch.from_numpy(v) for k, v in _feeds(args.size, 2)[1].items()}
+    with torch.no_grad():
+        results = _interleaved(
+            {
+                "torch plain": partial(plain, t1["sample"], t1["timestep"], t1["encoder_hidden_states"]),
+                "torch identity x1": partial(identity, **t1),
+                "torch identity x2": partial(identity, **t2),
+            },
+            args.reps,
+        )
+    print({k: round(v) for k, v in results.items()}, flush=True)
 
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         work = Path(tmp)
@@ -115,11 +125,15 @@ def main() -> None:
         opts.inter_op_num_threads = 1
         providers = ["CPUExecutionProvider"]
         plain_s = ort.InferenceSession(str(work / "plain" / "model.onnx"), opts, providers=providers)
-        results["ort plain"] = _time(partial(plain_s.run, None, _feeds(args.size, 1)[0]), args.reps)
         id_s = ort.InferenceSession(str(work / "identity" / "model.onnx"), opts, providers=providers)
-        for people in (1, 2):
-            feed = _feeds(args.size, people)[1]
-            results[f"ort identity x{people}"] = _time(partial(id_s.run, None, feed), args.reps)
+        results |= _interleaved(
+            {
+                "ort plain": partial(plain_s.run, None, plain_feed),
+                "ort identity x1": partial(id_s.run, None, _feeds(args.size, 1)[1]),
+                "ort identity x2": partial(id_s.run, None, _feeds(args.size, 2)[1]),
+            },
+            args.reps,
+        )
 
     print(f"\nSD 1.5 UNet, {args.size}x{args.size}, batch 1, fp32, {args.threads} threads, CPU: ms/step")
     for name, ms in results.items():

@@ -306,6 +306,13 @@ def _faces_index_step(lib: Any, report: Any, bar: Any) -> None:
     if clustering is not None:
         summary += f"; {clustering.people} people ({clustering.new_people} new), {clustering.unassigned} face(s) on nobody"
     typer.echo(summary + ".", err=True)
+    report.stages["faces"] = {
+        "found": faces.faces,
+        "photos": faces.photos,
+        "people": clustering.people if clustering is not None else None,
+        "unassigned": clustering.unassigned if clustering is not None else None,
+        "skipped": [{"photo_id": pid, "reason": reason} for pid, reason in faces.skipped],
+    }
     for photo_id, reason in faces.skipped:
         typer.echo(f"  faces skipped photo {photo_id}: {reason}", err=True)
 
@@ -362,7 +369,7 @@ def people_merge(person_id: int, into_id: int) -> None:
 def people_hide(
     person_id: int, undo: Annotated[bool, typer.Option("--undo", help="Show the person again.")] = False
 ) -> None:
-    """Hide a person from the People view and from suggestions."""
+    """Hide a person from the People view (--undo shows them again)."""
     from photogen.faces.people import hide_person
 
     with library() as lib:

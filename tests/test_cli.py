@@ -44,6 +44,7 @@ def test_add_index_list_revoke_as_json(env: dict[str, str], tmp_path: Path) -> N
     run(env, "sources", "add-folder", str(root), "--allow", "Rome", "--allow", "Home")
     summary = json.loads(run(env, "index", "--json").stdout)
     assert summary["added"] == 2
+    assert summary["faces"]["found"] == 0 and summary["faces"]["photos"] == 2  # the faces stage ran on both
     assert [(Path(s["path"]).name, s["reason"]) for s in summary["skipped"]] == [("broken.jpg", "not an image, or a format photogen does not support")]
     photos = json.loads(run(env, "photos", "list", "--json").stdout)
     rome = next(p for p in photos if p["album"] == "Rome")

@@ -51,6 +51,8 @@ class IndexReport:
     skipped: list[SkippedFile] = field(default_factory=list)
     new_albums: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # what later stages (faces) add to the run's summary, by stage name
+    stages: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +63,7 @@ class IndexReport:
             "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped],
             "new_albums_not_allowed": self.new_albums,
             "seconds": round(self.seconds, 3),
+            **self.stages,
         }
 
 
