@@ -81,6 +81,7 @@ class CreatedVariant:
     likeness: dict[str, float] = field(default_factory=dict)  # who -> cosine; 0 when the face is not found
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     @property
     def score(self) -> float:
@@ -99,6 +100,7 @@ class Creation:
     model: str | None
     template: str | None
     seconds: float
+    precision: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -107,6 +109,7 @@ class Creation:
             "kind": self.kind,
             "prompt_shown_to_model": self.model_prompt,
             "model": self.model,
+            "precision": self.precision,
             "template": self.template,
             "sources": {"photo_ids": self.source_photo_ids, "people": [{"id": i, "name": n} for i, n in self.people]},
             "seconds": round(self.seconds, 3),
@@ -116,6 +119,7 @@ class Creation:
                     "variant": v.variant,
                     "likeness": {k: round(s, 3) for k, s in v.likeness.items()},
                     "notes": v.notes,
+                    "timings": {k: round(t, 3) for k, t in v.timings.items()},
                     "paths": [str(p) for p in v.files],
                 }
                 for v in self.variants
@@ -178,6 +182,10 @@ class Studio:
     def signer(self, library: Library) -> LocalSigner:
         """One C2PA signer per data directory, its key kept encrypted in the library like everything else."""
         key = str(library.home)
+        with self._lock:
+            return self._signer_locked(library, key)
+
+    def _signer_locked(self, library: Library, key: str) -> LocalSigner:
         if key not in self._signers:
             name = "signing:c2pa"
             try:
@@ -209,7 +217,6 @@ class Studio:
         if template is not None and template.kind == "album-page" and not request.photo_ids:
             raise PhotogenError("An album page needs photos: choose one or more (--photo ID).")
 
-        self._library = library
         # 2. Plan: who, where, when, and the prompt the model will see
         say(0.02, "Reading your prompt")
         plan = plan_prompt(library, request.prompt) if request.prompt.strip() else None
@@ -227,13 +234,15 @@ class Studio:
 
         # 4. Make the pictures
         model_label: str | None = None
+        precision: str | None = None
         if request.mode == "instant":
             say(0.2, "Applying the style")
+            t0 = time.perf_counter()
             result = apply_instant_style(base, style or "watercolor", boxes, background=request.background)
-            variants = [CreatedVariant(result.image, seed=request.seed, variant=0)]
+            variants = [CreatedVariant(result.image, seed=request.seed, variant=0, timings={"style": time.perf_counter() - t0})]
             kind = "instant"
         else:
-            variants, model_label = self._diffuse(request, scene, style, base, faces, boxes, people, say)
+            variants, model_label, precision = self._diffuse(library, request, scene, style, base, faces, boxes, people, say)
             kind = "ai-generated"
 
         # 5. Likeness, and best-of
@@ -290,6 +299,7 @@ class Studio:
             model=model_label,
             template=request.template,
             seconds=time.perf_counter() - started,
+            precision=precision,
         )
 
     # ---- steps ---------------------------------------------------------------------------------
@@ -311,6 +321,7 @@ class Studio:
 
     def _diffuse(
         self,
+        library: Library,
         request: CreateRequest,
         scene: str,
         style: str | None,
@@ -319,7 +330,7 @@ class Studio:
         boxes: Sequence[XYWH],
         people: Sequence[tuple[int, str]],
         say: Progress,
-    ) -> tuple[list[CreatedVariant], str]:
+    ) -> tuple[list[CreatedVariant], str, str]:
         from photogen.generate.commands import GenerationRequest
         from photogen.generate.sources import list_installed
 
@@ -344,7 +355,7 @@ class Studio:
             face_guard=guard,
         )
         if people and request.mode == "text":
-            _attach_identities(self._library, gen_request, people)
+            _attach_identities(library, gen_request, people)
         say(0.1, f"Loading {model_id}")
 
         def on_step(step: int, total: int) -> None:
@@ -352,11 +363,11 @@ class Studio:
 
         result = self.engine().generate(gen_request, on_step)
         label = f"{result.model_id} (onnx {result.precision})" + (" [test model: random weights]" if result.test_model else "")
-        variants = [CreatedVariant(g.image, seed=g.seed, variant=g.variant) for g in result.images]
+        variants = [CreatedVariant(g.image, seed=g.seed, variant=g.variant, timings=dict(g.timings)) for g in result.images]
         for v, g in zip(variants, result.images, strict=True):
             for name, score in (g.extra.get("likeness") or {}).items():
                 v.likeness[str(name)] = float(score)
-        return variants, label
+        return variants, label, result.precision
 
     def _face_guard(self, faces: Sequence[Any]) -> Callable[[Image.Image, Image.Image], Image.Image]:
         """Keep each face of the photo its person: where the restyled face drifts, blend the original back."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,23 @@ def build_request(
     )
 
 
+def more_like_this(previous: CreateRequest) -> CreateRequest:
+    """Same request, fresh seeds: new variants that follow on from the last ones."""
+    return replace(previous, seed=previous.seed + max(1, previous.variants))
+
+
+def refine_request(previous: CreateRequest, index: int, prompt: str, style: str | None) -> CreateRequest:
+    """Keep the selected variant's seed (its composition) and apply the edited prompt and style."""
+    return replace(
+        previous,
+        seed=previous.seed + index,
+        variants=1,
+        best_of=None,
+        prompt=prompt.strip() or previous.prompt,
+        style=style or previous.style,
+    )
+
+
 def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
     ai_available = model_installed(studio.settings)
     with gr.Tab("Create"):
@@ -143,9 +161,11 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
         sources = gr.Markdown()
         files = gr.File(label="Download", file_count="multiple", interactive=False)
         with gr.Row():
+            refine = gr.Button("Refine the selected one")
             more = gr.Button("More like this")
             upscale_btn = gr.Button("Upscale for print")
-        last = gr.State()  # this session's last request, for "more like this"
+        last = gr.State()  # this session's last request, for "more like this" and "refine"
+        selected = gr.State(0)
 
         inputs = [session, prompt, photos, people, style, template, mode, speed, seed, variants, best_of, title, message, background, formats]
 
@@ -167,8 +187,16 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
         def _more(s: UISession, previous: CreateRequest | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
             if previous is None:
                 raise PhotogenError("Make something first.")
-            previous.seed += max(1, previous.variants)  # new seeds, same everything else
-            return _run(s, previous, progress)
+            return _run(s, more_like_this(previous), progress)
+
+        @readable_errors
+        def _refine(s: UISession, previous: CreateRequest | None, index: int, text: str, chosen_style: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+            if previous is None:
+                raise PhotogenError("Make something first, then select the one to refine.")
+            return _run(s, refine_request(previous, int(index or 0), text, chosen_style), progress)
+
+        def _select(evt: gr.SelectData) -> int:
+            return int(evt.index if not isinstance(evt.index, (list, tuple)) else evt.index[0])
 
         @readable_errors
         def _upscale(s: UISession, current: list[Any] | None, progress: gr.Progress = gr.Progress()) -> list[str]:
@@ -192,6 +220,8 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
         go.click(_generate, inputs=inputs, outputs=[gallery, sources, files, last])
         prompt.submit(_generate, inputs=inputs, outputs=[gallery, sources, files, last])
         more.click(_more, inputs=[session, last], outputs=[gallery, sources, files, last])
+        refine.click(_refine, inputs=[session, last, selected, prompt, style], outputs=[gallery, sources, files, last])
+        gallery.select(_select, inputs=None, outputs=selected)
         upscale_btn.click(_upscale, inputs=[session, gallery], outputs=files)
         suggestions.click(lambda sample: sample[0], inputs=suggestions, outputs=prompt)
 

@@ -71,18 +71,23 @@ def build(session: gr.State) -> tuple[Any, list[Any]]:
                 thumb = gr.Image(label="Photo", interactive=False, type="pil", height=300)
                 meta = gr.JSON(label="Metadata")
         with gr.Accordion("Where and when", open=False):
+            with gr.Row():
+                # an offline map: no tile server is called, the points sit on longitude/latitude axes
+                world = gr.ScatterPlot(x="Longitude", y="Latitude", color="Place", label="Where photos were taken", x_lim=[-180, 180], y_lim=[-60, 80], height=320)
+                months = gr.BarPlot(x="Month", y="Photos", label="Photos per month", height=320)
             places = gr.Dataframe(headers=["Place", "Latitude", "Longitude", "Photos"], interactive=False, label="Places")
-            months = gr.BarPlot(x="Month", y="Photos", label="Photos per month") if hasattr(gr, "BarPlot") else gr.Dataframe()
 
         @readable_errors
         def _refresh(s: UISession) -> tuple[Any, ...]:
             lib = require(s).library
             import pandas as pd
 
+            points = [[p["place"], round(p["latitude"], 4), round(p["longitude"], 4), p["photos"]] for p in map_points(lib)]
             return (
                 album_rows(lib),
                 photo_rows(lib),
-                [[p["place"], round(p["latitude"], 4), round(p["longitude"], 4), p["photos"]] for p in map_points(lib)],
+                points,
+                pd.DataFrame(points, columns=["Place", "Latitude", "Longitude", "Photos"]),
                 pd.DataFrame(timeline(lib), columns=["Month", "Photos"]),
             )
 
@@ -95,6 +100,6 @@ def build(session: gr.State) -> tuple[Any, list[Any]]:
                 return None, {}
             return photo_details(lib, rows[row][0])
 
-        refresh.click(_refresh, inputs=session, outputs=[albums, photos, places, months])
+        refresh.click(_refresh, inputs=session, outputs=[albums, photos, places, world, months])
         photos.select(_select, inputs=session, outputs=[thumb, meta])
-    return _refresh, [albums, photos, places, months]
+    return _refresh, [albums, photos, places, world, months]

@@ -33,6 +33,13 @@ def audit_rows(library: Library, limit: int = 200) -> list[list[Any]]:
     return [[r["at"], r["actor"], r["action"], r["target"] or "", _short(r["detail"])] for r in rows]
 
 
+def model_license_rows(library: Library) -> list[list[Any]]:
+    """The installed models, their licenses, and whether you accepted them."""
+    from photogen.generate.commands import list_models
+
+    return [[m.id, m.title, m.license, "yes" if m.installed else "no"] for m in list_models(library.settings) if m.installed]
+
+
 def _short(detail: str) -> str:
     data = json.loads(detail or "{}")
     return ", ".join(f"{k}={v}" for k, v in data.items())
@@ -57,6 +64,7 @@ def build(session: gr.State) -> tuple[Any, list[Any]]:
             revoke_source_btn = gr.Button("Revoke source", variant="stop")
         stored = gr.Dataframe(headers=["What", "Encrypted", "How", "Bytes"], interactive=False, label="What is stored")
         audit = gr.Dataframe(headers=["When", "Who", "What", "Target", "Detail"], interactive=False, label="Audit log")
+        licenses = gr.Dataframe(headers=["Model", "Title", "License", "Installed"], interactive=False, label="Installed models and their licenses")
         with gr.Accordion("Delete everything", open=False):
             confirm = gr.Checkbox(label="Yes, delete everything photogen stored (your original photos are not touched)")
             wipe_btn = gr.Button("Delete everything", variant="stop")
@@ -71,9 +79,10 @@ def build(session: gr.State) -> tuple[Any, list[Any]]:
                 gr.Dropdown(choices=src, value=None),
                 stored_rows(lib),
                 audit_rows(lib),
+                model_license_rows(lib),
             )
 
-        outputs = [status, allowed, closed, sources, stored, audit]
+        outputs = [status, allowed, closed, sources, stored, audit, licenses]
 
         @readable_errors
         def _revoke(s: UISession, name: str | None) -> tuple[Any, ...]:

@@ -39,3 +39,15 @@ def test_style_choices_offer_ai_styles_only_with_a_model() -> None:
 def test_template_choices_start_with_no_template() -> None:
     choices = create_tab.template_choices()
     assert choices[0] == (create_tab.NO_TEMPLATE, "") and ("Birthday card", "card:birthday") in choices
+
+
+def test_more_like_this_and_refine_keep_what_they_should() -> None:
+    from photogen.create.studio import CreateRequest
+
+    first = CreateRequest(mode="text", prompt="a castle", style="anime", seed=10, variants=4, best_of=2)
+    more = create_tab.more_like_this(first)
+    assert (more.seed, more.variants, more.prompt) == (14, 4, "a castle") and first.seed == 10
+    refined = create_tab.refine_request(first, 2, "a castle at night", None)
+    assert (refined.seed, refined.variants, refined.best_of) == (12, 1, None)
+    assert refined.prompt == "a castle at night" and refined.style == "anime"
+    assert create_tab.refine_request(first, 0, "  ", "watercolor").prompt == "a castle"
