@@ -39,6 +39,19 @@ def people_choices(library: Library) -> list[tuple[str, str]]:
     return [(f"{p.name}{' (me)' if p.is_me else ''}", p.name) for p in known_people(library)]
 
 
+def people_chips(library: Library) -> list[tuple[Image.Image, str]]:
+    """Each named person's best face, captioned with the name: what the People chips show."""
+    from photogen.faces import people as people_model
+    from photogen.faces.indexing import face_crop
+
+    chips = []
+    for person in known_people(library):
+        refs = people_model.reference_faces(library, int(person.id), limit=1)
+        if refs.faces:
+            chips.append((face_crop(library, refs.faces[0].id), person.name))
+    return chips
+
+
 def photo_choices(library: Library) -> list[tuple[str, int]]:
     return [(f"{p.id}: {Path(p.path).name}{' · ' + p.place if p.place else ''}", p.id) for p in list_photos(library)]
 
@@ -137,7 +150,9 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
         prompt = gr.Textbox(label="What shall we make?", placeholder="me and @Anna in Paris, watercolor", lines=2)
         suggestions = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[], label="Ideas from your library")
         with gr.Row():
-            people = gr.CheckboxGroup(label="People", choices=[])
+            with gr.Column():
+                chips = gr.Gallery(label="Your people (click a face to add them)", columns=8, height=120, allow_preview=False, interactive=False, elem_id="create-people")
+                people = gr.CheckboxGroup(label="People", choices=[])
             photos = gr.Dropdown(label="Start from photos", choices=[], multiselect=True, elem_id="create-photos")
         with gr.Row():
             template = gr.Dropdown(label="Template", choices=template_choices(), value="", elem_id="create-template")
@@ -195,6 +210,13 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
                 raise PhotogenError("Make something first, then select the one to refine.")
             return _run(s, refine_request(previous, int(index or 0), text, chosen_style), progress)
 
+        def _add_person(current: list[str] | None, evt: gr.SelectData) -> list[str]:
+            name = evt.value.get("caption") if isinstance(evt.value, dict) else None
+            chosen = list(current or [])
+            if name and name not in chosen:
+                chosen.append(name)
+            return chosen
+
         def _select(evt: gr.SelectData) -> int:
             return int(evt.index if not isinstance(evt.index, (list, tuple)) else evt.index[0])
 
@@ -222,6 +244,7 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
         more.click(_more, inputs=[session, last], outputs=[gallery, sources, files, last])
         refine.click(_refine, inputs=[session, last, selected, prompt, style], outputs=[gallery, sources, files, last])
         gallery.select(_select, inputs=None, outputs=selected)
+        chips.select(_add_person, inputs=people, outputs=people)
         upscale_btn.click(_upscale, inputs=[session, gallery], outputs=files)
         suggestions.click(lambda sample: sample[0], inputs=suggestions, outputs=prompt)
 
@@ -229,12 +252,13 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
     def _on_load(s: UISession) -> tuple[Any, ...]:
         lib = require(s).library
         return (
+            people_chips(lib),
             gr.CheckboxGroup(choices=people_choices(lib)),
             gr.Dropdown(choices=photo_choices(lib)),
             gr.Dataset(samples=[[t] for t in suggestion_texts(lib)]),
         )
 
-    return _on_load, [people, photos, suggestions]
+    return _on_load, [chips, people, photos, suggestions]
 
 
 def _outputs_root(session: UISession) -> str:

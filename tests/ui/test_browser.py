@@ -141,6 +141,7 @@ def test_connect_index_name_create_revoke(app_url: tuple[str, Path]) -> None:
         # Create: a birthday card from a photo, with the tiny model's restyle
         page.reload(wait_until="load")
         expect(page.get_by_role("button", name="Generate")).to_be_visible()
+        expect(page.locator("#create-people img").first).to_be_visible()  # the named person's face as a chip
         _choose(page, "create-photos", "john_salley-1.jpg")
         page.keyboard.press("Escape")
         _choose(page, "create-template", "Birthday card")
