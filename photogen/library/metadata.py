@@ -206,7 +206,7 @@ def read_metadata(img: Image.Image, file_mtime: float | None = None) -> PhotoMet
     if taken is None and gps_time is not None:
         taken, source = gps_time, "exif:GPSDateStamp"
     if taken is None and file_mtime is not None:
-        taken, source = datetime.fromtimestamp(file_mtime, tz=timezone.utc), "file:mtime"
+        taken, source = datetime.fromtimestamp(int(file_mtime), tz=timezone.utc), "file:mtime"
     if taken is not None:
         meta.taken_at = taken.isoformat()
         meta.taken_at_source = source

@@ -22,8 +22,13 @@ def album_rows(library: Library) -> list[list[Any]]:
     return [[a.name, a.source, "yes" if a.allowed else "no", a.photo_count] for a in list_albums(library)]
 
 
+def when(taken_at: str | None) -> str:
+    """'2023-07-14T10:30:05+02:00' -> '2023-07-14 10:30' for people; the full value stays in the metadata."""
+    return taken_at[:16].replace("T", " ") if taken_at else ""
+
+
 def photo_rows(library: Library) -> list[list[Any]]:
-    return [[p.id, p.path.rsplit("/", 1)[-1], p.taken_at or "", p.place or "", p.camera or "", p.album] for p in list_photos(library)]
+    return [[p.id, p.path.rsplit("/", 1)[-1], when(p.taken_at), p.place or "", p.camera or "", p.album] for p in list_photos(library)]
 
 
 def photo_choices(library: Library) -> list[tuple[str, int]]:
