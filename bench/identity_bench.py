@@ -3,8 +3,8 @@
 The UNet is SD 1.5's published architecture with random weights and the adapter is a random
 IP-Adapter-FaceID-layout checkpoint at the published sizes (512-d insightface input, 4 tokens of 768,
 LoRA rank 128 on all 32 attention layers), loaded by photogen's identity loader: speed does not depend
-on weight values. Both graphs are traced the same way (torch.onnx.export, opset 17), so the ratio is
-the adapter's cost, not an exporter difference. CPU only; fp32.
+on weight values. Both graphs are traced the same way (torch.onnx.export, opset 17), with the same dynamic axes, so
+the ratio is the adapter's cost, not an exporter difference. CPU only; fp32.
 
     python bench/identity_bench.py [--size 512] [--reps 3] [--threads N] [--work DIR]
 
@@ -116,7 +116,9 @@ def main() -> None:
             torch.onnx.export(Plain(plain), tuple(torch.from_numpy(v) for v in _feeds(64, 1)[0].values()),
                               str(work / "plain" / "model.onnx"), input_names=list(_feeds(64, 1)[0]),
                               output_names=["out_sample"], opset_version=17, dynamo=False,
-                              dynamic_axes={"sample": {2: "h", 3: "w"}})  # fmt: skip
+                              dynamic_axes={"sample": {0: "batch_size", 2: "height", 3: "width"},
+                                            "encoder_hidden_states": {0: "batch_size", 1: "sequence_length"},
+                                            "out_sample": {0: "batch_size", 2: "height", 3: "width"}})  # fmt: skip
         export_identity_unet(identity, work / "identity" / "model.onnx", (512,), 17)
         print(f"exports: {time.perf_counter() - start:.0f} s", flush=True)
         # the torch models stay in memory (about 7 GB): this bench wants 24 GB of RAM

@@ -97,9 +97,12 @@ def export_model(installed: InstalledModel, precision: Precision, settings: Sett
     hooks = hooks or ExportHooks()
     final = export_dir(settings, installed.spec.id, precision, hooks.variant)
     final.parent.mkdir(parents=True, exist_ok=True)
-    for leftover in final.parent.glob(f".staging-{precision}-*"):
-        logger.info("removing unfinished export %s", leftover)
-        shutil.rmtree(leftover, ignore_errors=True)
+    # what killed exports left: unfinished staging folders (with their prepared pipelines) and a
+    # previous export moved aside by a swap that never completed
+    for pattern in (f".staging-{precision}-*", f".old-{final.name}-*"):
+        for leftover in final.parent.glob(pattern):
+            logger.info("removing what an unfinished export left: %s", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
     staging = final.parent / f".staging-{precision}-{uuid.uuid4().hex[:8]}"
     report = progress or (lambda stage, done, total: None)
     try:
@@ -152,7 +155,8 @@ def _optimum_export(
     from optimum.exporters.onnx import main_export
 
     needs_torch_changes = installed.spec.lora_repo is not None or hooks.prepare_pipeline is not None
-    with tempfile.TemporaryDirectory(dir=settings.models_dir) as tmp:
+    # beside the staging folder and named after it, so the next export clears it if this one is killed
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f"{out.name}-prepared-") as tmp:
         source_dir = installed.source_dir
         if needs_torch_changes:
             source_dir = _prepared_pipeline_dir(installed, Path(tmp), settings, hooks)

@@ -239,11 +239,31 @@ def example_inputs(unet_config: Any, features: tuple[int, ...], people: int = 2,
     return inputs
 
 
-def export_identity_unet(model: IdentityUNet, out_path: Path, features: tuple[int, ...], opset: int) -> None:
-    """Trace `model` to ONNX at `out_path` (weights past 1.8 GB go to `model.onnx_data`, as the engine's)."""
+def _consolidate(traced: Path, out_path: Path) -> None:
+    """Re-save a traced graph as the engine lays it out: one file, or past 1.8 GB `model.onnx` + `model.onnx_data`.
+
+    The size is read from the traced files, not from the proto: protobuf cannot even measure a
+    message over 2 GB (`ByteSize()` raises), which is what a full-size SD 1.5 UNet is in fp32.
+    """
     import onnx
 
-    from photogen.generate.export import _save_onnx
+    from photogen.generate.export import _EXTERNAL_DATA_BYTES
+
+    data_file = out_path.with_name(out_path.name + "_data")
+    for stale in (out_path, data_file):
+        if stale.exists():
+            stale.unlink()
+    size = sum(f.stat().st_size for f in traced.parent.iterdir() if f.is_file())
+    model = onnx.load(str(traced), load_external_data=True)
+    if size > _EXTERNAL_DATA_BYTES:
+        onnx.save_model(model, str(out_path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=data_file.name)  # fmt: skip
+    else:
+        onnx.save_model(model, str(out_path))
+
+
+def export_identity_unet(model: IdentityUNet, out_path: Path, features: tuple[int, ...], opset: int) -> None:
+    """Trace `model` to ONNX at `out_path` (weights past 1.8 GB go to `model.onnx_data`, as the engine's)."""
 
     inputs = example_inputs(model.unet.config, features)
     names = list(inputs)
@@ -273,11 +293,7 @@ def export_identity_unet(model: IdentityUNet, out_path: Path, features: tuple[in
                 do_constant_folding=True,
                 dynamo=False,  # the TorchScript exporter, as optimum uses: it keeps these dynamic axes
             )
-        model_proto = onnx.load(str(traced), load_external_data=True)
-        for stale in (out_path, out_path.with_name(out_path.name + "_data")):
-            if stale.exists():
-                stale.unlink()
-        _save_onnx(model_proto, out_path)
+        _consolidate(traced, out_path)
 
 
 class _PenultimateFeatures(nn.Module):
@@ -293,10 +309,7 @@ class _PenultimateFeatures(nn.Module):
 
 def export_image_encoder(encoder_dir: Path, out_dir: Path, opset: int) -> dict[str, Any]:
     """ONNX of the adapter's CLIP image encoder (pixel_values -> penultimate hidden states); returns its config."""
-    import onnx
     from transformers import CLIPVisionModelWithProjection
-
-    from photogen.generate.export import _save_onnx
 
     encoder = CLIPVisionModelWithProjection.from_pretrained(encoder_dir, torch_dtype=torch.float32).eval()
     size = int(encoder.config.image_size)
@@ -315,7 +328,7 @@ def export_image_encoder(encoder_dir: Path, out_dir: Path, opset: int) -> dict[s
                 do_constant_folding=True,
                 dynamo=False,
             )
-        _save_onnx(onnx.load(str(traced), load_external_data=True), out_dir / "model.onnx")
+        _consolidate(traced, out_dir / "model.onnx")
     config = encoder.config.to_dict()
     (out_dir / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True, default=str))
     return config
