@@ -546,9 +546,36 @@ def models_export(
 def models_create_tiny(directory: Path) -> None:
     """Build a tiny random-weight test model (for tests and offline smoke runs; its pictures are noise)."""
     from photogen.generate.commands import create_tiny
+    from photogen.generate.identity import create_tiny_adapter
 
-    path = create_tiny(directory, settings())
-    typer.echo(f"Built a tiny TEST model in {path} and installed it as 'tiny-test'. Its outputs are labeled as test images.")
+    s = settings()
+    path = create_tiny(directory, s)
+    create_tiny_adapter("tiny-faceid", path, s)  # so people can be put into test scenes too
+    typer.echo(f"Built a tiny TEST model in {path} (with a tiny identity adapter) and installed it as 'tiny-test'. Its outputs are labeled as test images.")
+
+
+@models_app.command("import-adapter")
+def models_import_adapter(
+    path: Path,
+    adapter: Annotated[str, typer.Option("--adapter", help="ip-adapter-faceid or ip-adapter-plus-face.")],
+    image_encoder: Annotated[Path | None, typer.Option("--image-encoder", help="Plus-Face: the CLIP image encoder folder.")] = None,
+    accept_license: Annotated[bool, typer.Option("--accept-license", help="Accept the adapter's license without asking.")] = False,
+) -> None:
+    """Use identity-adapter weights you downloaded yourself (checked against the published layout)."""
+    from photogen.generate.identity import import_adapter
+    from photogen.generate.identity.adapters import get_adapter_spec
+
+    spec = get_adapter_spec(adapter)
+    if not accept_license:
+        typer.echo(f"{spec.title}: {spec.license.name} ({spec.license.url})")
+        accept_license = typer.confirm("Do you accept this license?")
+        if not accept_license:
+            raise PhotogenError("The adapter was not imported: its license was not accepted.")
+    kwargs: dict[str, Any] = {"accept_license": accept_license}
+    if image_encoder is not None:
+        kwargs["image_encoder"] = image_encoder
+    installed = import_adapter(path, adapter, settings(), **kwargs)
+    typer.echo(f"Imported {installed.spec.id} ({installed.layout}). Use it with `photogen generate --person NAME ...` on a model it fits.")
 
 
 @templates_app.command("list")
@@ -575,7 +602,7 @@ def generate(
     precision: Annotated[str | None, typer.Option(help="fp32, int8 or fp16.")] = None,
     seed: Annotated[int, typer.Option(help="Same seed, same picture.")] = 0,
     variants: Annotated[int, typer.Option(help="How many to make.")] = 1,
-    best_of: Annotated[int | None, typer.Option("--best-of", help="Keep only the N most alike.")] = None,
+    best_of: Annotated[int | None, typer.Option("--best-of", help="Make N candidates and keep the --variants most alike.")] = None,
     steps: Annotated[int | None, typer.Option(help="Denoising steps (default: from --speed).")] = None,
     size: Annotated[str | None, typer.Option(help="WIDTHxHEIGHT, multiples of 8.")] = None,
     background: Annotated[str, typer.Option(help="instant mode: keep, blur or replace.")] = "keep",

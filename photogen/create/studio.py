@@ -82,6 +82,7 @@ class CreatedVariant:
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    reference_photo_ids: list[int] = field(default_factory=list)  # the people's reference photos it used
 
     @property
     def score(self) -> float:
@@ -213,6 +214,10 @@ class Studio:
             raise PhotogenError("Describe the picture you want (a prompt).")
         if not 1 <= request.variants <= 16:
             raise PhotogenError("Ask for between 1 and 16 variants.")
+        if request.best_of is not None and not request.variants <= request.best_of <= 32:
+            raise PhotogenError(f"--best-of makes that many candidates and keeps the {request.variants} most alike: use {request.variants} to 32.")
+        if request.best_of is not None and request.mode == "instant":
+            raise PhotogenError("Instant styles make one picture; --best-of is for AI modes.")
         template = parse_template_id(request.template) if request.template else None
         if template is not None and template.kind == "album-page" and not request.photo_ids:
             raise PhotogenError("An album page needs photos: choose one or more (--photo ID).")
@@ -249,8 +254,9 @@ class Studio:
         if faces and base is not None and request.mode in ("restyle", "background"):
             for v in variants:
                 self._score_against_photo(v, faces, base.width)
-        if request.best_of is not None and len(variants) > request.best_of:
-            variants = sorted(variants, key=lambda v: v.score, reverse=True)[: request.best_of]
+        if len(variants) > request.variants:  # best-of: keep the most alike, in their original order
+            kept = sorted(variants, key=lambda v: v.score, reverse=True)[: request.variants]
+            variants = sorted(kept, key=lambda v: v.variant)
 
         # 6. Templates
         if template is not None:
@@ -261,7 +267,8 @@ class Studio:
                 kind = "ai-composite" if kind != "instant" else "instant"
 
         # 7. Record the creation (its sources are what the user sees and the audit log keeps)
-        source_ids = sorted(set(request.photo_ids) | set(context_ids))
+        reference_ids = {pid for v in variants for pid in v.reference_photo_ids}
+        source_ids = sorted(set(request.photo_ids) | set(context_ids) | reference_ids)
         creation_id = self._record(library, request, kind, scene, model_label, variants, source_ids, people)
 
         # 8. Write the files, each marked with what it is
@@ -355,7 +362,13 @@ class Studio:
             face_guard=guard,
         )
         if people and request.mode == "text":
-            _attach_identities(library, gen_request, people)
+            from photogen.generate.identity import people_references
+
+            # each person by id: names can repeat, ids cannot
+            gen_request.people = people_references(library, [str(pid) for pid, _ in people])
+            gen_request.best_of = request.best_of
+        elif request.best_of and request.best_of > request.variants:
+            gen_request.variants = request.best_of  # make the candidates; the most alike are kept below
         say(0.1, f"Loading {model_id}")
 
         def on_step(step: int, total: int) -> None:
@@ -365,8 +378,11 @@ class Studio:
         label = f"{result.model_id} (onnx {result.precision})" + (" [test model: random weights]" if result.test_model else "")
         variants = [CreatedVariant(g.image, seed=g.seed, variant=g.variant, timings=dict(g.timings)) for g in result.images]
         for v, g in zip(variants, result.images, strict=True):
-            for name, score in (g.extra.get("likeness") or {}).items():
-                v.likeness[str(name)] = float(score)
+            for person in (g.extra.get("likeness") or {}).get("people", []):
+                v.likeness[str(person["name"])] = float(person["score"])
+                if not person.get("found", True):
+                    v.notes.append(f"{person['name']}: {person.get('note') or 'face not found'} (scored 0)")
+            v.reference_photo_ids = sorted({pid for p in g.extra.get("people", []) for pid in p.get("photo_ids", [])})
         return variants, label, result.precision
 
     def _face_guard(self, faces: Sequence[Any]) -> Callable[[Image.Image, Image.Image], Image.Image]:
@@ -516,18 +532,6 @@ def _default_model(installed: Sequence[str]) -> str:
 
     preferred = [m.id for m in CATALOG if m.id in installed and m.kind != "test"]
     return preferred[0] if preferred else installed[0]
-
-
-def _attach_identities(library: Library, gen_request: Any, people: Sequence[tuple[int, str]]) -> None:
-    """Hand the people's identities to the engine (the identity adapter, when the model has one)."""
-    hook = IDENTITY_HOOKS.get("attach")
-    if hook is None:
-        raise PhotogenError("This photogen cannot put people into new scenes yet; try restyle or background with a photo of them.")
-    hook(library, gen_request, people)
-
-
-# set by the identity adapter module: "attach" -> callable(library, generation_request, [(person_id, name)])
-IDENTITY_HOOKS: dict[str, Callable[..., None]] = {}
 
 
 def today() -> dt.date:

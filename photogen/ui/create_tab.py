@@ -165,7 +165,7 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
             with gr.Row():
                 seed = gr.Number(value=0, precision=0, label="Seed")
                 variants = gr.Slider(1, 8, value=2 if ai_available else 1, step=1, label="Variants")
-                best_of = gr.Number(value=None, precision=0, label="Keep the best N (by likeness)")
+                best_of = gr.Number(value=None, precision=0, label="Best of N: make N, keep the most alike")
             with gr.Row():
                 title = gr.Textbox(label="Card title")
                 message = gr.Textbox(label="Card message")

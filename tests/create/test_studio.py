@@ -29,15 +29,26 @@ def studio_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Sett
         pytest.skip("../shared/faces is absent (it ships with CI, not with a fresh clone)")
     root = tmp_path_factory.mktemp("studio")
     settings = Settings(home=root / "home", models_dir=root / "exported", passphrase="studio", use_keyring=False, onnx_threads=2, **TEST_KDF)
-    commands.create_tiny(root / "tiny", settings)
+    tiny = commands.create_tiny(root / "tiny", settings)
+    from photogen.generate.identity import create_tiny_adapter
+
+    create_tiny_adapter("tiny-faceid", tiny, settings)
     photos = root / "Pictures"
     (photos / "Family").mkdir(parents=True)
     shutil.copy(SHARED_FACES / "people" / "john_salley" / "1.jpg", photos / "Family" / "portrait.jpg")
+    shutil.copy(SHARED_FACES / "people" / "john_salley" / "2.jpg", photos / "Family" / "portrait-2.jpg")
+    shutil.copy(SHARED_FACES / "people" / "john_salley" / "3.jpg", photos / "Family" / "portrait-3.jpg")
     shutil.copy(SHARED_FACES / "groups" / "human_group_3.jpg", photos / "Family" / "group.jpg")
     write_photo(photos / "Trips" / "paris.jpg", taken="2024:07:14 10:00:00", gps=(48.8566, 2.3522), seed=1)
     with open_library(settings) as lib:
         add_folder_source(lib, photos, ["all"])
         index_library(lib)
+        from photogen.faces.indexing import index_faces
+        from photogen.faces.people import list_people, name_person
+
+        index_faces(lib)
+        john = next(p for p in list_people(lib) if p.face_count >= 3)
+        name_person(lib, john.id, "John")
     yield settings, root
 
 
@@ -112,6 +123,19 @@ def test_revoking_the_album_deletes_creations_made_from_it(studio_home: tuple[Se
         assert not blob.exists()
 
 
+def test_text_with_a_person_scores_likeness_and_records_references(lib: Library, studio: Studio, tmp_path: Path) -> None:
+    creation = studio.create(lib, CreateRequest(mode="text", prompt="@John on a beach", variants=1, best_of=2, seed=3), tmp_path)
+    assert creation.people and creation.people[0][1] == "John"
+    (variant,) = creation.variants  # best of 2 candidates, 1 kept
+    assert set(variant.likeness) == {"John"}
+    # random weights draw no face: it scores 0 and says so
+    assert variant.likeness["John"] == 0.0 and any("John" in n for n in variant.notes)
+    portraits = {p.id for p in list_photos(lib) if "portrait" in p.path}
+    assert portraits & set(creation.source_photo_ids), "the person's reference photos are the creation's sources"
+    person_rows = lib.catalog.query("SELECT person_id FROM creation_sources WHERE creation_id = ? AND person_id IS NOT NULL", (creation.id,))
+    assert [r[0] for r in person_rows] == [creation.people[0][0]]
+
+
 @pytest.mark.parametrize(
     "request_, message",
     [
@@ -120,6 +144,7 @@ def test_revoking_the_album_deletes_creations_made_from_it(studio_home: tuple[Se
         (CreateRequest(mode="text", prompt="@Zelda at the beach"), "Zelda"),
         (CreateRequest(mode="text", prompt="beach", people=["Nobody Known"]), "No person named 'Nobody Known'"),
         (CreateRequest(mode="instant", photo_ids=[999_999]), "No photo with id 999999"),
+        (CreateRequest(mode="text", prompt="x", variants=3, best_of=2), "best-of"),
         (CreateRequest(mode="text", prompt="x", template="card:nonsense"), "card"),
     ],
 )
