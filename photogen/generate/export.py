@@ -198,13 +198,22 @@ def _prepared_pipeline_dir(installed: InstalledModel, tmp: Path, settings: Setti
     return out
 
 
+def _tensor_bytes(model: Any) -> int:
+    """The weights' size. Not `ModelProto.ByteSize()`: protobuf cannot size a message over 2 GB,
+    which a full-size fp32 UNet is."""
+    total = 0
+    for tensor in model.graph.initializer:
+        total += len(tensor.raw_data) or 4 * (len(tensor.float_data) + len(tensor.int32_data)) + 8 * len(tensor.int64_data)
+    return total
+
+
 def _save_onnx(model: Any, path: Path) -> None:
     import onnx
 
     data_file = path.with_name(path.name + "_data")
     if data_file.exists():
         data_file.unlink()
-    if model.ByteSize() > _EXTERNAL_DATA_BYTES:
+    if _tensor_bytes(model) > _EXTERNAL_DATA_BYTES:
         onnx.save_model(
             model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data_file.name
         )
@@ -238,7 +247,7 @@ def convert_to_fp16(model_path: Path) -> None:
 
     model = onnx.load(str(model_path), load_external_data=True)
     model = convert_float_to_float16(
-        model, keep_io_types=True, disable_shape_infer=model.ByteSize() > _EXTERNAL_DATA_BYTES
+        model, keep_io_types=True, disable_shape_infer=_tensor_bytes(model) > _EXTERNAL_DATA_BYTES
     )
     _save_onnx(model, model_path)
 
