@@ -9,6 +9,7 @@ run: $(VENV)/.app-installed
 	$(BIN)/python app.py
 
 test: $(VENV)/.dev-installed
+	$(BIN)/ruff check photogen tests bench app.py
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed

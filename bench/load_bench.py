@@ -68,6 +68,7 @@ def main() -> None:
     seconds = max(5.0, min(args.seconds, 300.0))
 
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"  # gradio_client (the simulated users) would report usage
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         os.environ["GRADIO_TEMP_DIR"] = str(Path(tmp) / "gradio")

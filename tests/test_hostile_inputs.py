@@ -54,7 +54,7 @@ def build_corpus(root: Path) -> dict[str, str]:
     (root / "really-a-png.jpg").write_bytes(buf.getvalue())
     expect["really-a-png.jpg"] = "photo"
     # 16-bit grayscale and CMYK
-    Image.fromarray((np.arange(50 * 40, dtype=np.uint16).reshape(40, 50) * 30)).save(root / "gray16.png")
+    Image.fromarray(np.arange(50 * 40, dtype=np.uint16).reshape(40, 50) * 30).save(root / "gray16.png")
     expect["gray16.png"] = "photo"
     Image.new("CMYK", (40, 30), (0, 128, 255, 10)).save(root / "cmyk.jpg")
     expect["cmyk.jpg"] = "photo"

@@ -71,7 +71,9 @@ def launch(settings: Settings, *, port: int = 7860, share: bool = False, passwor
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no calls home
     os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    os.environ.setdefault("GRADIO_TEMP_DIR", _private_temp_dir())
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+    if not os.environ.get("GRADIO_TEMP_DIR"):
+        os.environ["GRADIO_TEMP_DIR"] = _private_temp_dir()
     auth = None
     if share:
         if not _online():

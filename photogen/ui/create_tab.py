@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 from dataclasses import replace
 from pathlib import Path
@@ -262,9 +263,11 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
 
 
 def _outputs_root(session: UISession) -> str:
-    """Finished files live beside the session: the visitor's private folder in a Space, else a temp folder."""
+    """Finished files live beside the session: the visitor's private folder in a Space, else the app's
+    private temp folder (mode 0700, removed when the app exits); downloads are the user's copies."""
     if session.private_home is not None:
         root = session.private_home / "outputs"
-        root.mkdir(parents=True, exist_ok=True)
-        return str(root)
-    return tempfile.gettempdir()
+    else:
+        root = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "photogen-outputs"
+    root.mkdir(parents=True, exist_ok=True)
+    return str(root)

@@ -71,8 +71,9 @@ _EDITED_SUFFIXES = (
     "-modifié", "-ha editado", "-editat", "-editado", "-отредактировано", "-编辑", "-편집됨", "-muokattu",
     "-ha edit", "-ha",  # truncated forms seen in the wild
 )
-_COUNTER = re.compile(r"^(.*)\((\d+)\)$")
-_SIDECAR_COUNTER = re.compile(r"\((\d+)\)(?:\.supplemental-metadata)?\.json$", re.I)
+# \Z, not $ (which also matches before a final newline), and DOTALL: a name may hold control characters
+_COUNTER = re.compile(r"^(.*)\((\d+)\)\Z", re.S)
+_SIDECAR_COUNTER = re.compile(r"\((\d+)\)(?:\.supplemental-metadata)?\.json\Z", re.I)
 _SUPPLEMENTAL = ".supplemental-metadata"
 
 
@@ -289,11 +290,16 @@ class _Part:
 
 
 def utf16_cut(text: str, units: int = 46) -> str:
-    """Cut to `units` UTF-16 code units, as Google does for sidecar names (a half surrogate pair is dropped)."""
-    encoded = text.encode("utf-16-le")
-    if len(encoded) <= units * 2:
-        return text
-    return encoded[: units * 2].decode("utf-16-le", "ignore")
+    """Cut to `units` UTF-16 code units, as Google does for sidecar names (a half surrogate pair is dropped).
+
+    Counted per character rather than by encoding: a name decoded with surrogateescape holds lone
+    surrogates, which UTF-16 cannot encode; each counts as one unit."""
+    used = 0
+    for i, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units:
+            return text[:i]
+    return text
 
 
 def split_media_name(name: str) -> tuple[str, str, str, str]:
@@ -314,7 +320,7 @@ def split_media_name(name: str) -> tuple[str, str, str, str]:
 
 def sidecar_candidates(name: str) -> list[str]:
     """Sidecar names a media file may have, most likely first (reference §2)."""
-    stem, counter, ext, _edited = split_media_name(name)
+    stem, counter, ext, edited = split_media_name(name)
     base = stem + ext
     candidates = [
         utf16_cut(base + _SUPPLEMENTAL) + counter + ".json",
@@ -324,6 +330,9 @@ def sidecar_candidates(name: str) -> list[str]:
         utf16_cut(base + counter + _SUPPLEMENTAL) + ".json",  # 'IMG_2367.HEIC(1).supplemental-metadata.json'
         stem + counter + ".json",  # uploaded without an extension: Google added one, the JSON did not
     ]
+    if edited and counter:  # a title that itself ends like an edit ('x-ha.jpg'), a second photo of that name
+        candidates.append(utf16_cut(stem + edited + ext + _SUPPLEMENTAL) + counter + ".json")
+        candidates.append(utf16_cut(stem + edited + ext) + counter + ".json")
     if ext.lower() == ".mp":  # a Pixel motion clip carries the photo's sidecar
         candidates.append(utf16_cut(base + ".jpg" + _SUPPLEMENTAL) + counter + ".json")
         candidates.append(utf16_cut(base + ".jpg") + counter + ".json")
@@ -355,16 +364,17 @@ def _timestamp(value: Any) -> tuple[datetime | None, bool]:
     if not isinstance(value, dict):
         return None, False
     raw = value.get("timestamp", value.get("timestampSeconds"))
+    if isinstance(raw, bool):  # False == 0 in Python, but a bool is no timestamp
+        return None, False
     if raw is None or raw == "" or raw == "0" or raw == 0:
         return None, True
     if isinstance(raw, str) and re.fullmatch(r"-?\d{1,12}", raw.strip()):
-        seconds = int(raw.strip())
-    elif _is_number(raw):
-        seconds = int(raw)
-    else:
+        raw = raw.strip()
+    elif not _is_number(raw):
         return None, False
     try:
-        return datetime.fromtimestamp(seconds, timezone.utc), True
+        # json.loads reads NaN and Infinity: int() refuses them, as fromtimestamp refuses the far future
+        return datetime.fromtimestamp(int(raw), timezone.utc), True
     except (OverflowError, OSError, ValueError):
         return None, False
 
@@ -385,11 +395,25 @@ def _place(value: Any) -> tuple[tuple[float, float] | None, bool]:
     return (lat, lon), True
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_lone_surrogates(value: Any) -> Any:
+    # JSON may escape half a surrogate pair ("\ud800"); such a string cannot be stored or shown
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_lone_surrogates(k): _without_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
 def parse_json(data: bytes) -> Any:
     """JSON from a sidecar's bytes, tolerating a BOM and the odd non-UTF-8 file (gpth #143)."""
     for encoding in ("utf-8-sig", "cp1252", "latin-1"):
         try:
-            return json.loads(data.decode(encoding))
+            return _without_lone_surrogates(json.loads(data.decode(encoding)))
         except UnicodeDecodeError:
             continue
         except (json.JSONDecodeError, RecursionError):
@@ -570,6 +594,8 @@ class TakeoutSource:
             if _media_kind(e.name) or (e.directory and e.name.lower().endswith(".json"))
         })
         for key in keys:
+            if _LONE_SURROGATE.search(key):
+                continue  # a folder name that is not UTF-8: every entry under it is skipped, with that reason
             kind = _folder_kind(key) if key else "root"
             if kind in ("trash", "locked", "failed"):
                 continue  # trashed and locked items are not the user's library; failed videos are not photos
