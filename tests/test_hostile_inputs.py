@@ -122,11 +122,11 @@ def test_full_disk_is_a_clear_error_and_the_catalog_stays_consistent(library, tm
     real_put = blobs_module.BlobStore.put
     calls = {"n": 0}
 
-    def put(self, logical: str, data: bytes):  # the disk fills up after three thumbnails
+    def put(self, logical: str, data: bytes, durable: bool = True):  # the disk fills up after three thumbnails
         calls["n"] += 1
         if calls["n"] > 3:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_put(self, logical, data)
+        return real_put(self, logical, data, durable)
 
     monkeypatch.setattr(blobs_module.BlobStore, "put", put)
     with pytest.raises(PhotogenError, match="disk .* is full"):

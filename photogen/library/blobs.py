@@ -29,7 +29,7 @@ class BlobStore:
         name = self._keys.blob_name(logical)
         return self.root / name[:2] / name
 
-    def put(self, logical: str, data: bytes) -> Path:
+    def put(self, logical: str, data: bytes, durable: bool = True) -> Path:
         path = self.path_for(logical)
         path.parent.mkdir(parents=True, exist_ok=True)
         nonce = os.urandom(12)
@@ -38,8 +38,9 @@ class BlobStore:
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as fh:
             fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:  # derived files that can be rebuilt (thumbnails) skip the fsync: it is most of their cost
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
         return path
 

@@ -114,6 +114,14 @@ def index_library(library: Library, progress: Progress | None = None) -> IndexRe
         (r["album_id"], r["rel_path"]): (r["size_bytes"], r["mtime_ns"])
         for r in cat.query("SELECT album_id, rel_path, size_bytes, mtime_ns FROM photo_files")
     }
+    # photos whose thumbnail is gone (a power cut before it reached the disk) are read again
+    thumbless = {
+        (r["album_id"], r["rel_path"])
+        for r in cat.query(
+            "SELECT f.album_id, f.rel_path, p.content_hash FROM photo_files f JOIN photos p ON p.id = f.photo_id WHERE p.excluded = 0"
+        )
+        if not library.blobs.exists(thumbnail_blob_name(r["content_hash"]))
+    }
     known_skips = {
         (r["album_id"], r["rel_path"]): (r["size_bytes"], r["mtime_ns"], r["reason"])
         for r in cat.query("SELECT album_id, rel_path, size_bytes, mtime_ns, reason FROM skipped")
@@ -122,7 +130,7 @@ def index_library(library: Library, progress: Progress | None = None) -> IndexRe
     todo: list[tuple[PhotoSource, int, FileRef]] = []
     for source, album_id, _album, file in work:
         key = (album_id, file.rel_path)
-        if known.get(key) == (file.size_bytes, file.mtime_ns) and file.skip_reason is None:
+        if known.get(key) == (file.size_bytes, file.mtime_ns) and file.skip_reason is None and key not in thumbless:
             report.unchanged += 1
             continue
         skip = known_skips.get(key)
@@ -313,5 +321,6 @@ def _record_photo(library: Library, album_id: int, analysis: _Analysis) -> None:
         if not excluded:
             for name in sidecar.get("people", []) or []:
                 cat.execute("INSERT OR IGNORE INTO photo_names (photo_id, name) VALUES (?, ?)", (photo_id, name))
-            library.put_blob(thumbnail_blob_name(analysis.content_hash), analysis.thumbnail, "thumbnail", photo_id=photo_id)
+            # not fsynced: a thumbnail lost to a power cut is noticed and rebuilt by the next index
+            library.put_blob(thumbnail_blob_name(analysis.content_hash), analysis.thumbnail, "thumbnail", photo_id=photo_id, durable=False)
     # a changed file leaves its old content behind: purged later in the run

@@ -33,9 +33,10 @@ class Library:
         photo_id: int | None = None,
         creation_id: int | None = None,
         source_id: int | None = None,
+        durable: bool = True,
     ) -> None:
         """Store an encrypted file and record who owns it, so purges and GC find it."""
-        self.blobs.put(name, data)
+        self.blobs.put(name, data, durable=durable)
         self.catalog.execute(
             "INSERT OR REPLACE INTO blobs (name, kind, photo_id, creation_id, source_id, size_bytes) VALUES (?, ?, ?, ?, ?, ?)",
             (name, kind, photo_id, creation_id, source_id, len(data)),

@@ -164,3 +164,17 @@ def test_parallel_and_serial_indexing_agree(settings, tmp_path: Path, threads: i
         add_and_index(lib, root)
         got = [(Path(p.path).name, p.taken_at) for p in list_photos(lib)]
     assert got == [(f"{i:02}.jpg", f"2020-01-{i + 1:02}T00:00:00") for i in range(12)]
+
+
+def test_a_lost_thumbnail_is_rebuilt_by_the_next_index(library, tmp_path: Path) -> None:
+    root = tmp_path / "lib"
+    for i in range(3):
+        write_photo(root / "A" / f"{i}.jpg", seed=i)
+    add_and_index(library, root)
+    victim = list_photos(library)[1]
+    name = library.catalog.scalar("SELECT name FROM blobs WHERE photo_id = ?", (victim.id,))
+    library.blobs.path_for(name).unlink()  # as after a power cut before the file reached the disk
+    report = index_library(library)
+    assert (report.updated, report.unchanged, report.added) == (1, 2, 0)
+    assert thumbnail_bytes(library, victim.id)[:2] == b"\xff\xd8"
+    assert [p.id for p in list_photos(library)] == [p.id for p in list_photos(library)]  # ids unchanged
