@@ -11,9 +11,10 @@ seconds (all threads of the process) are printed too: on a machine shared with o
 compare the work each pipeline does more fairly than wall time, which penalises multi-threaded
 pipelines most.
 
-photogen runs as `index_faces` does: WORKERS photos at once, each on its own analyzer with THREADS
-ONNX Runtime threads (`--layouts`, 0 = the automatic choice: one single-threaded worker a core, at
-most 4), plus one run of the real faces step through an encrypted library (originals read through
+photogen runs as `index_faces` does: WORKERS tasks at once (a task: a few consecutive photos whose
+faces share embedding batches), each on its own analyzer with THREADS ONNX Runtime threads
+(`--layouts`, 0 = the automatic choice: one single-threaded worker a core, at most 4), plus one
+run of the real faces step through an encrypted library (originals read through
 the consent checks, catalog rows, encrypted face crops, incremental clustering into people). The
 dlib pipeline runs as `face_recognition` does, one photo after another (its detector and encoder
 use one core each).

@@ -104,6 +104,20 @@ def decode_yunet(
     )
 
 
+def _bgr_blob(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The RGB image as a contiguous (1, 3, height, width) float32 BGR blob, zero-padded bottom and right.
+
+    YuNet was trained on OpenCV's BGR order with raw 0..255 values. Filling each channel plane from
+    its own contiguous copy costs ~0.7 ms at 1280x1024, against ~5 ms for an interleaved float
+    canvas that then has to be transposed (and copied again by ONNX Runtime, which needs it contiguous).
+    """
+    rows, cols = image.shape[:2]
+    blob = np.zeros((1, 3, height, width), dtype=np.float32)
+    for channel, plane in enumerate(reversed(cv2.split(image))):
+        blob[0, channel, :rows, :cols] = plane
+    return blob
+
+
 class YuNetDetector(FaceModel[np.ndarray, list[Detection]]):
     """YuNet (OpenCV Zoo, 2023mar, int8) in ONNX Runtime.
 
@@ -160,10 +174,7 @@ class YuNetDetector(FaceModel[np.ndarray, list[Detection]]):
         # on a face cut by the border, black padding lowered its score from 0.84 to 0.63.
         pad_h = -(-work.shape[0] // 32) * 32
         pad_w = -(-work.shape[1] // 32) * 32
-        canvas = np.zeros((pad_h, pad_w, 3), dtype=np.float32)
-        # YuNet was trained on OpenCV's BGR order with raw 0..255 values
-        canvas[: work.shape[0], : work.shape[1]] = work[:, :, ::-1]
-        blob = canvas.transpose(2, 0, 1)[None]
+        blob = _bgr_blob(work, pad_h, pad_w)
 
         # 4. Run and decode
         outputs = self.runtime.run(self._output_names, {self._input_name: blob})

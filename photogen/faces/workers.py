@@ -47,40 +47,68 @@ class AnalysedPhoto(Generic[T, Extra]):
 
 
 class FaceWorkers:
-    """Runs `load` then `analyze` for many inputs on a pool of analyzers; yields in input order."""
+    """Runs `load` then `analyze_many` for many inputs on a pool of analyzers; yields in input order.
 
-    def __init__(self, analyzers: list[FaceAnalyzer]) -> None:
+    Each task is `photos_per_run` consecutive inputs, so their faces share embedding batches (see
+    `FaceAnalyzer.analyze_many`); a photo that fails to load is reported and the others go on.
+    Measured on shared/faces (one core, photos decoded beforehand): 2.18 CPU-s one photo a task,
+    2.03 two, 1.96 four.
+    """
+
+    def __init__(self, analyzers: list[FaceAnalyzer], *, photos_per_run: int = 4) -> None:
         if not analyzers:
             raise ValueError("FaceWorkers needs at least one analyzer")
+        if photos_per_run < 1:
+            raise ValueError("photos_per_run must be at least 1")
         self._idle: queue.Queue[FaceAnalyzer] = queue.Queue()
         for analyzer in analyzers:
             self._idle.put(analyzer)
         self.size = len(analyzers)
+        self.photos_per_run = photos_per_run
 
-    def _one(self, item: T, load: Callable[[T], tuple[np.ndarray, Extra]]) -> AnalysedPhoto[T, Extra]:
-        try:
-            image, extra = load(item)
-        except PhotogenError as exc:
-            return AnalysedPhoto(item, [], error=str(exc))
-        except (OSError, MemoryError) as exc:
-            return AnalysedPhoto(item, [], error=f"cannot read the photo ({exc})")
+    def _some(self, items: list[T], load: Callable[[T], tuple[np.ndarray, Extra]]) -> list[AnalysedPhoto[T, Extra]]:
+        loaded: list[tuple[T, np.ndarray, Extra] | AnalysedPhoto[T, Extra]] = []
+        for item in items:
+            try:
+                image, extra = load(item)
+            except PhotogenError as exc:
+                loaded.append(AnalysedPhoto(item, [], error=str(exc)))
+            except (OSError, MemoryError) as exc:
+                loaded.append(AnalysedPhoto(item, [], error=f"cannot read the photo ({exc})"))
+            else:
+                loaded.append((item, image, extra))
+        images = [entry[1] for entry in loaded if not isinstance(entry, AnalysedPhoto)]
+        found = iter(self._analyze(images) if images else [])
+        return [
+            entry if isinstance(entry, AnalysedPhoto) else AnalysedPhoto(entry[0], next(found), entry[1], entry[2])
+            for entry in loaded
+        ]
+
+    def _analyze(self, images: list[np.ndarray]) -> list[list[Face]]:
         analyzer = self._idle.get()  # each analyzer serves one thread at a time
         try:
-            faces = analyzer.analyze(image)
+            return analyzer.analyze_many(images)
         finally:
             self._idle.put(analyzer)
-        return AnalysedPhoto(item, faces, image, extra)
 
     def run(
         self, items: Iterable[T], load: Callable[[T], tuple[np.ndarray, Extra]]
     ) -> Iterator[AnalysedPhoto[T, Extra]]:
         """Analyse every item; a few are in flight at once, so memory stays flat on big libraries."""
         with ThreadPoolExecutor(max_workers=self.size, thread_name_prefix="faces") as pool:
-            window: list[Future[AnalysedPhoto[T, Extra]]] = []
-            ahead = 2 * self.size
+            window: list[Future[list[AnalysedPhoto[T, Extra]]]] = []
+            # every worker busy and one task waiting: at most (size + 1) x photos_per_run photos decoded
+            ahead = self.size + 1
+            batch: list[T] = []
             for item in items:
-                window.append(pool.submit(self._one, item, load))
+                batch.append(item)
+                if len(batch) < self.photos_per_run:
+                    continue
+                window.append(pool.submit(self._some, batch, load))
+                batch = []
                 if len(window) >= ahead:
-                    yield window.pop(0).result()
+                    yield from window.pop(0).result()
+            if batch:
+                window.append(pool.submit(self._some, batch, load))
             for future in window:
-                yield future.result()
+                yield from future.result()

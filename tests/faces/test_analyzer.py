@@ -119,3 +119,20 @@ def test_fifty_faces_in_one_photo(analyzer: FaceAnalyzer, people_photos: dict[st
     faces = analyzer.analyze(sheet)
     cells = [((f.box[1] + f.box[3] // 2) // cell, (f.box[0] + f.box[2] // 2) // cell) for f in faces]
     assert len(faces) == 50 and len(set(cells)) == 50  # one face in every tile, none twice
+
+
+def test_several_photos_at_once_match_one_at_a_time(
+    analyzer: FaceAnalyzer, portrait: np.ndarray, group_photos: dict[str, AnalysedPhoto]
+) -> None:
+    crowded = max(group_photos.values(), key=lambda photo: len(photo.faces))
+    group = load_rgb(crowded.path)
+    assert len(crowded.faces) > 4  # more faces than one embedding batch
+    photos = [portrait, np.zeros((64, 64, 3), np.uint8), group, portrait]
+    together = analyzer.analyze_many(photos)
+    assert [len(faces) for faces in together] == [len(analyzer.analyze(photo)) for photo in photos]
+    for photo, faces in zip(photos, together, strict=True):
+        for one, batched in zip(analyzer.analyze(photo), faces, strict=True):
+            assert one.box == batched.box and one.quality == batched.quality
+            # batching only changes the order of float sums inside the embedder
+            assert float(one.embedding @ batched.embedding) > 0.9999
+    assert analyzer.analyze_many([]) == []

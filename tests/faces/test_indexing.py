@@ -76,9 +76,9 @@ class CountingAnalyzer:
         self.inner = inner
         self.calls = 0
 
-    def analyze(self, image: np.ndarray) -> list:
-        self.calls += 1
-        return self.inner.analyze(image)
+    def analyze_many(self, images: list[np.ndarray]) -> list[list]:
+        self.calls += len(images)
+        return self.inner.analyze_many(images)
 
 
 def test_index_is_incremental_and_resumes_after_a_crash(indexed_library: Library, analyzer: FaceAnalyzer) -> None:

@@ -27,10 +27,15 @@ class SlowAnalyzer:
         finally:
             self.busy.release()
 
+    def analyze_many(self, images: list[np.ndarray]) -> list[list]:
+        self.log.append(f"run of {len(images)}")
+        return [self.analyze(image) for image in images]
 
-def test_results_come_in_input_order_and_errors_are_reported() -> None:
+
+@pytest.mark.parametrize("photos_per_run", [1, 2, 4])
+def test_results_come_in_input_order_and_errors_are_reported(photos_per_run: int) -> None:
     log: list[str] = []
-    workers = FaceWorkers([SlowAnalyzer(log), SlowAnalyzer(log)])  # type: ignore[list-item]
+    workers = FaceWorkers([SlowAnalyzer(log), SlowAnalyzer(log)], photos_per_run=photos_per_run)  # type: ignore[list-item]
 
     def load(n: int) -> tuple[np.ndarray, int]:
         if n == 3:
@@ -44,7 +49,13 @@ def test_results_come_in_input_order_and_errors_are_reported() -> None:
     assert [r.faces for r in results if r.error is None] == [[n] for n in range(9) if n not in (3, 4)]
     assert results[3].error == "photo 3 is revoked" and "disk gone" in (results[4].error or "")
     assert results[5].extra == 50 and results[5].image is not None
-    assert len(set(log)) == 2  # both workers took part
+    threads = {entry for entry in log if not entry.startswith("run of")}
+    assert len(threads) == 2  # both workers took part
+    # photos go to an analyzer `photos_per_run` at a time, less the ones that failed to load
+    runs = [int(entry.split()[-1]) for entry in log if entry.startswith("run of")]
+    chunks = [range(start, min(start + photos_per_run, 9)) for start in range(0, 9, photos_per_run)]
+    expected = [sum(n not in (3, 4) for n in chunk) for chunk in chunks]
+    assert sorted(runs) == sorted(n for n in expected if n)
 
 
 @pytest.mark.parametrize(
@@ -64,3 +75,5 @@ def test_worker_layout_shares_the_cores(asked: tuple[int, int], cpus: int, expec
 def test_an_empty_pool_is_refused() -> None:
     with pytest.raises(ValueError):
         FaceWorkers([])
+    with pytest.raises(ValueError):
+        FaceWorkers([SlowAnalyzer([])], photos_per_run=0)  # type: ignore[list-item]
