@@ -197,9 +197,25 @@ def main() -> None:
     parser.add_argument(
         "--gpu", action="store_true", help="CUDA: torch fp16 vs ORT fp16 (bench/gpu_bench.sh runs this)"
     )
+    parser.add_argument(
+        "--identity",
+        action="store_true",
+        help="the identity adapter's per-step cost (none vs 1 vs 2 people, torch vs ORT); see bench/identity_bench.py",
+    )
     parser.add_argument("--phase", choices=["torch", "export", "ort", "torch-cuda", "ort-cuda"], help=argparse.SUPPRESS)
     parser.add_argument("--model", type=Path, help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    args, rest = parser.parse_known_args()
+    if args.identity:
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import identity_bench
+
+        sys.argv = [sys.argv[0], *rest, "--threads", str(args.threads), "--reps", str(args.reps or 3)]
+        identity_bench.main()
+        return
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
 
     args.reps = args.reps or (20 if args.gpu or args.phase in ("torch-cuda", "ort-cuda") else 3)
     if args.phase == "torch-cuda":
