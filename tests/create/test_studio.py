@@ -74,6 +74,7 @@ def test_instant_card_keeps_the_face_and_marks_itself_instant(lib: Library, stud
     (variant,) = creation.variants
     png, pdf = variant.files
     assert Image.open(png).size == (1575, 2175)
+    assert any("upscaled x" in n and "realesrgan" in n for n in variant.notes), variant.notes  # printed sharp
     assert pdf.read_bytes().startswith(b"%PDF")
     verdict = verify_file(png)
     assert verdict.made_by_photogen and verdict.kind == "instant"
