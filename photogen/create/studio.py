@@ -143,6 +143,13 @@ def union_box(boxes: Sequence[XYWH]) -> XYWH | None:
     return x0, y0, x1 - x0, y1 - y0
 
 
+def _scale_box(box: Sequence[float], src: tuple[int, int], dst: tuple[int, int]) -> XYWH:
+    """A box from an image of size `src` to the same place in one of size `dst` (x and y scale apart)."""
+    sx, sy = dst[0] / max(1, src[0]), dst[1] / max(1, src[1])
+    x, y, w, h = box
+    return int(x * sx), int(y * sy), int(w * sx), int(h * sy)
+
+
 def _iou(a: XYWH, b: XYWH) -> float:
     ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
     iw = max(0, min(ax1, bx1) - max(a[0], b[0]))
@@ -253,7 +260,7 @@ class Studio:
         # 5. Likeness, and best-of
         if faces and base is not None and request.mode in ("restyle", "background"):
             for v in variants:
-                self._score_against_photo(v, faces, base.width)
+                self._score_against_photo(v, faces, base.size)
         if len(variants) > request.variants:  # best-of: keep the most alike, in their original order
             kept = sorted(variants, key=lambda v: v.score, reverse=True)[: request.variants]
             variants = sorted(kept, key=lambda v: v.variant)
@@ -412,13 +419,12 @@ class Studio:
 
         return guard
 
-    def _score_against_photo(self, variant: CreatedVariant, faces: Sequence[Any], base_width: int) -> None:
+    def _score_against_photo(self, variant: CreatedVariant, faces: Sequence[Any], base_size: tuple[int, int]) -> None:
         """Likeness of each face of the photo in the result: the cosine of the two SFace embeddings."""
         gen = np.asarray(variant.image.convert("RGB"))
-        scale_x = gen.shape[1] / max(1, base_width)
         found = self.analyzer().analyze(gen)
         for i, face in enumerate(faces, start=1):
-            box = tuple(int(v * scale_x) for v in face.box)
+            box = _scale_box(face.box, base_size, (gen.shape[1], gen.shape[0]))
             match = max(found, key=lambda f: _iou(tuple(f.box), box), default=None)  # type: ignore[arg-type]
             label = f"face {i}"
             if match is None or _iou(tuple(match.box), box) < 0.3:  # type: ignore[arg-type]
@@ -440,8 +446,7 @@ class Studio:
         return result.image, f"upscaled x{result.scale} for print with {result.model}"
 
     def _apply_template(self, template: Any, image: Image.Image, bases: Sequence[Image.Image], boxes: Sequence[XYWH], request: CreateRequest) -> Image.Image:
-        scale = image.width / bases[0].width if bases else 1.0
-        subject = union_box([tuple(int(v * scale) for v in b) for b in boxes])  # type: ignore[misc]
+        subject = union_box([_scale_box(b, bases[0].size, image.size) for b in boxes]) if bases else None
         if template.kind == "card":
             return render_card(image, template.name, title=request.title, message=request.message, subject_box=subject)
         if template.kind == "post":

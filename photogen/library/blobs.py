@@ -8,6 +8,7 @@ rename), so a crash leaves either the old blob or the new one, never half of one
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -77,6 +78,8 @@ class BlobStore:
         keep = {self.path_for(name) for name in live}
         removed = 0
         for path in self.all_paths():
+            if path.name.endswith(".tmp") and path.stat().st_mtime > time.time() - 3600:
+                continue  # a write in progress elsewhere; a stale one (over an hour old) is removed
             if path not in keep:
                 path.unlink(missing_ok=True)
                 removed += 1

@@ -219,6 +219,12 @@ class Catalog:
             else:
                 self._conn.execute("COMMIT")
 
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the catalog for a moment without a transaction (file writes that must pair with a row)."""
+        with self._lock:
+            yield
+
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlcipher3.Cursor:
         with self._lock:
             return self._conn.execute(sql, params)

@@ -47,16 +47,23 @@ def add_source(
     albums: Sequence[AlbumRef],
     allow: Sequence[str],
     config: dict | None = None,
+    allow_all: bool | None = None,
 ) -> int:
-    """Record a source and its albums, and grant the albums the user named. Returns the source id."""
+    """Record a source and its albums, and grant the albums the user named. Returns the source id.
+
+    `allow_all=None` reads `allow == ["all"]` as "every album" (the CLI's `--allow all`); callers that
+    pass album names picked from a list (the UI) say `allow_all=False`, so an album named "all" is just that.
+    """
     cat = library.catalog
     if not name or "/" in name:
         raise PhotogenError("A source name must be non-empty and contain no '/'.")
     if cat.one("SELECT 1 FROM sources WHERE name = ?", (name,)):
         raise PhotogenError(f"A source named {name!r} already exists; pick another --name.")
-    if not allow:
+    if allow_all is None:
+        allow_all = list(allow) == [ALL]
+    if not allow and not allow_all:
         raise PhotogenError("Say which albums photogen may use: --allow all, or --allow ALBUM ...")
-    wanted = _resolve_allow(albums, allow)
+    wanted = {a.key for a in albums} if allow_all else _resolve_allow(albums, allow)
     with cat.tx():
         source_id = cat.execute(
             "INSERT INTO sources (name, kind, location, config, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -71,8 +78,6 @@ def add_source(
 
 
 def _resolve_allow(albums: Sequence[AlbumRef], allow: Sequence[str]) -> set[str]:
-    if list(allow) == [ALL]:
-        return {a.key for a in albums}
     by_name = {a.name: a.key for a in albums}
     unknown = [n for n in allow if n not in by_name]
     if unknown:
@@ -95,7 +100,9 @@ def _grant(cat: Catalog, album_id: int, label: str) -> None:
     cat.audit("album.allow", label)
 
 
-def add_folder_source(library: Library, path: Path, allow: Sequence[str], name: str | None = None) -> int:
+def add_folder_source(
+    library: Library, path: Path, allow: Sequence[str], name: str | None = None, *, allow_all: bool | None = None
+) -> int:
     source = FolderSource(path, name or Path(path).resolve().name or "folder")
     source.check()
     return add_source(
@@ -105,6 +112,7 @@ def add_folder_source(library: Library, path: Path, allow: Sequence[str], name: 
         location=str(source.root),
         albums=source.albums(),
         allow=allow,
+        allow_all=allow_all,
     )
 
 

@@ -99,12 +99,19 @@ def index_library(library: Library, progress: Progress | None = None) -> IndexRe
             )
             for album in granted:
                 ref = AlbumRef(key=album["key"], name=album["name"])
+                present = getattr(source, "album_present", None)
+                if present is not None and not present(ref):
+                    # an unmounted disk or a moved folder is not "every photo deleted": keep what we know
+                    report.skipped.append(SkippedFile(f"{source_row['name']}/{album['name']}", "album folder is missing; its photos are kept (revoke the album to forget them)"))
+                    seen |= {(r[0], r[1]) for r in cat.query("SELECT album_id, rel_path FROM photo_files WHERE album_id = ?", (album["id"],))}
+                    seen |= {(r[0], r[1]) for r in cat.query("SELECT album_id, rel_path FROM skipped WHERE album_id = ?", (album["id"],))}
+                    continue
                 for file in source.files(ref):
                     seen.add((album["id"], file.rel_path))
                     work.append((source, album["id"], ref, file))
-        except PhotogenError as exc:
+        except (PhotogenError, OSError) as exc:
             # a folder on an unplugged disk must not look like "all photos deleted": leave it untouched
-            report.skipped.append(SkippedFile(source_row["name"], str(exc)))
+            report.skipped.append(SkippedFile(source_row["name"], str(exc) if isinstance(exc, PhotogenError) else f"cannot read the source ({exc.strerror or exc})"))
             seen |= {(r[0], r[1]) for r in cat.query(
                 "SELECT f.album_id, f.rel_path FROM photo_files f JOIN albums a ON a.id = f.album_id WHERE a.source_id = ?",
                 (source_row["id"],),
@@ -154,7 +161,8 @@ def index_library(library: Library, progress: Progress | None = None) -> IndexRe
                     report.skipped.append(SkippedFile(source.display_path(file.rel_path), analysis.reason))
                 else:
                     was_known = (album_id, file.rel_path) in known
-                    _record_photo(library, album_id, analysis)
+                    if not _record_photo(library, album_id, analysis):
+                        continue  # the album was revoked meanwhile
                     if was_known:
                         report.updated += 1
                     else:
@@ -274,8 +282,15 @@ def _update_from_sidecar(cat: Catalog, photo_id: int, meta: PhotoMetadata, sidec
         cat.execute(f"UPDATE photos SET {assignments} WHERE id = ?", (*updates.values(), photo_id))
 
 
+def _granted(cat: Catalog, album_id: int) -> bool:
+    """Still allowed? A revoke can land while a run is reading the album; what it revoked stays out."""
+    return cat.one("SELECT 1 FROM grants WHERE album_id = ?", (album_id,)) is not None
+
+
 def _record_skip(cat: Catalog, album_id: int, file: FileRef, reason: str) -> None:
     with cat.tx():
+        if not _granted(cat, album_id):
+            return
         cat.execute(
             """INSERT INTO skipped (album_id, rel_path, size_bytes, mtime_ns, reason, at) VALUES (?, ?, ?, ?, ?, ?)
                ON CONFLICT (album_id, rel_path) DO UPDATE SET size_bytes = excluded.size_bytes,
@@ -285,12 +300,14 @@ def _record_skip(cat: Catalog, album_id: int, file: FileRef, reason: str) -> Non
         cat.execute("DELETE FROM photo_files WHERE album_id = ? AND rel_path = ?", (album_id, file.rel_path))
 
 
-def _record_photo(library: Library, album_id: int, analysis: _Analysis) -> None:
+def _record_photo(library: Library, album_id: int, analysis: _Analysis) -> bool:
     cat = library.catalog
     meta, file = analysis.metadata, analysis.ref
     assert meta is not None and analysis.content_hash is not None and analysis.thumbnail is not None
     sidecar = file.sidecar or {}
     with cat.tx():
+        if not _granted(cat, album_id):
+            return False
         row = cat.one("SELECT id, excluded FROM photos WHERE content_hash = ?", (analysis.content_hash,))
         if row is None:
             photo_id = cat.execute(
@@ -324,3 +341,4 @@ def _record_photo(library: Library, album_id: int, analysis: _Analysis) -> None:
             # not fsynced: a thumbnail lost to a power cut is noticed and rebuilt by the next index
             library.put_blob(thumbnail_blob_name(analysis.content_hash), analysis.thumbnail, "thumbnail", photo_id=photo_id, durable=False)
     # a changed file leaves its old content behind: purged later in the run
+    return True

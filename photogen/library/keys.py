@@ -129,7 +129,8 @@ def _open_existing(settings: Settings, path: Path) -> bytes:
     try:
         info = json.loads(path.read_text())
         method = info["method"]
-    except (OSError, ValueError, KeyError) as exc:
+        _unb64(info["check"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PhotogenError(f"{path} is damaged ({exc}); photogen cannot unlock this data directory.") from exc
     if method == "keyring":
         keyring = _real_keyring()
@@ -142,7 +143,11 @@ def _open_existing(settings: Settings, path: Path) -> bytes:
         master = _unb64(secret)
     elif method == "passphrase":
         phrase = settings.passphrase.get_secret_value() if settings.passphrase else _ask_passphrase(confirm=False)
-        master = _derive(phrase, _unb64(info["salt"]), int(info["memory_kib"]), int(info["iterations"]))
+        try:
+            salt, memory, passes = _unb64(info["salt"]), int(info["memory_kib"]), int(info["iterations"])
+        except (KeyError, ValueError, TypeError) as exc:
+            raise PhotogenError(f"{path} is damaged ({exc}); photogen cannot unlock this data directory.") from exc
+        master = _derive(phrase, salt, memory, passes)
     else:
         raise PhotogenError(f"{path} names an unknown key method {method!r}; upgrade photogen.")
     if not _verify(master, info["check"]):
@@ -173,9 +178,16 @@ def _create(settings: Settings, path: Path) -> bytes:
             "iterations": settings.kdf_iterations,
         }
     info["check"] = _check_blob(master)
-    tmp = path.with_suffix(".tmp")
+    # written whole, then linked into place: atomic, and exclusive, so two processes starting on a
+    # fresh directory never each keep a different key (the loser reads the winner's)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(info, indent=2))
-    os.replace(tmp, path)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        return _open_existing(settings, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     log.info("created a new key (%s) for %s", info["method"], settings.home)
     return master
 

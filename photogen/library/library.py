@@ -35,20 +35,26 @@ class Library:
         source_id: int | None = None,
         durable: bool = True,
     ) -> None:
-        """Store an encrypted file and record who owns it, so purges and GC find it."""
-        self.blobs.put(name, data, durable=durable)
-        self.catalog.execute(
-            "INSERT OR REPLACE INTO blobs (name, kind, photo_id, creation_id, source_id, size_bytes) VALUES (?, ?, ?, ?, ?, ?)",
-            (name, kind, photo_id, creation_id, source_id, len(data)),
-        )
+        """Store an encrypted file and record who owns it, so purges and GC find it.
+
+        The file and its row land under the catalog's lock, so a garbage collection running in
+        another session never sees the file without its row.
+        """
+        with self.catalog.locked():
+            self.blobs.put(name, data, durable=durable)
+            self.catalog.execute(
+                "INSERT OR REPLACE INTO blobs (name, kind, photo_id, creation_id, source_id, size_bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, kind, photo_id, creation_id, source_id, len(data)),
+            )
 
     def get_blob(self, name: str) -> bytes:
         return self.blobs.get(name)
 
     def collect_garbage(self) -> int:
         """Remove encrypted files no catalog row owns (after a purge, or left by a crash)."""
-        live = {row[0] for row in self.catalog.query("SELECT name FROM blobs")}
-        return self.blobs.collect_garbage(live)
+        with self.catalog.locked():  # no blob can be written between reading the owners and deleting
+            live = {row[0] for row in self.catalog.query("SELECT name FROM blobs")}
+            return self.blobs.collect_garbage(live)
 
     def wipe(self) -> None:
         """Delete everything stored, keeping an empty, still-unlocked library (the app's "delete everything")."""

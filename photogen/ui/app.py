@@ -27,12 +27,15 @@ SHARE_USER = "photogen"
 def build_app(factory: SessionFactory, studio: Studio | None = None) -> gr.Blocks:
     # the studio holds models, not user data: one per app, shared by every session
     studio = studio or Studio(factory.settings)
-    with gr.Blocks(title="photogen", analytics_enabled=False) as demo:
+    # in a Space, what Gradio caches to show (thumbnails, results) is swept every 10 minutes after an hour
+    cache_sweep = (600, 3600) if factory.space_mode else None
+    with gr.Blocks(title="photogen", analytics_enabled=False, delete_cache=cache_sweep) as demo:
         gr.Markdown("# photogen\nYour photos, your people, made into new pictures on this computer. Nothing leaves it.")
         if factory.space_mode:
             gr.Markdown("*This is a private session: your uploads live in memory, encrypted, and vanish when you leave.*")
         # one session per browser tab; in a Space, closing it deletes the visitor's data
-        session = gr.State(delete_callback=close_session, time_to_live=6 * 3600)
+        # (a time-to-live counts from page load, so it would end a session in use: none locally; a day in a Space)
+        session = gr.State(delete_callback=close_session, time_to_live=24 * 3600 if factory.space_mode else None)
         hooks = [
             create_tab.build(session, studio),
             connect_tab.build(session, factory.space_mode),

@@ -35,7 +35,8 @@ def folder_albums(path: str) -> list[str]:
     """Album names in a folder, for the consent checklist (reads names only, never a photo)."""
     if not path.strip():
         raise PhotogenError("Type the path of a folder first.")
-    return [a.name for a in FolderSource(Path(path.strip()).expanduser(), Path(path.strip()).name).albums()]
+    folder = Path(path.strip()).expanduser().resolve()
+    return [a.name for a in FolderSource(folder, folder.name).albums()]
 
 
 def run_index(library: Library, progress: Any = None) -> str:
@@ -107,7 +108,7 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
             lib = require(s).library
             if not chosen:
                 raise PhotogenError("Tick at least one album to allow.")
-            add_folder_source(lib, Path(path.strip()).expanduser(), chosen, name.strip() or None)
+            add_folder_source(lib, Path(path.strip()).expanduser(), chosen, name.strip() or None, allow_all=False)
             return run_index(lib, progress), source_rows(lib)
 
         @readable_errors
@@ -146,7 +147,7 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
             lib = require(s).library
             if not chosen:
                 raise PhotogenError("Tick at least one album to allow.")
-            added = add_takeout(lib, [Path(path.strip()).expanduser()], chosen)
+            added = add_takeout(lib, [Path(path.strip()).expanduser()], chosen, allow_all=False)
             note = f"Added {added.source}: {len(added.allowed)} album(s) allowed.\n\n"
             return note + run_index(lib, progress), source_rows(lib)
 
@@ -184,8 +185,12 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
                 elif kind == "error":
                     raise gr.Error(value)
                 else:
-                    summary = run_index(lib)
-                    yield f"Downloaded {value.downloaded} photo(s) into {value.album}, encrypted.\n\n{summary}", source_rows(lib)
+                    try:
+                        summary = run_index(lib)
+                        rows = source_rows(lib)
+                    except PhotogenError as exc:
+                        raise gr.Error(f"Downloaded {value.downloaded} photo(s), but indexing them failed: {exc}") from exc
+                    yield f"Downloaded {value.downloaded} photo(s) into {value.album}, encrypted.\n\n{summary}", rows
                     return
 
         takeout_look.click(_takeout_look, inputs=takeout_path, outputs=takeout_albums)

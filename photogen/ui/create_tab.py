@@ -127,11 +127,11 @@ def more_like_this(previous: CreateRequest) -> CreateRequest:
     return replace(previous, seed=previous.seed + max(1, previous.variants))
 
 
-def refine_request(previous: CreateRequest, index: int, prompt: str, style: str | None) -> CreateRequest:
+def refine_request(previous: CreateRequest, seed: int, prompt: str, style: str | None) -> CreateRequest:
     """Keep the selected variant's seed (its composition) and apply the edited prompt and style."""
     return replace(
         previous,
-        seed=previous.seed + index,
+        seed=seed,
         variants=1,
         best_of=None,
         prompt=prompt.strip() or previous.prompt,
@@ -180,7 +180,7 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
             refine = gr.Button("Refine the selected one")
             more = gr.Button("More like this")
             upscale_btn = gr.Button("Upscale for print")
-        last = gr.State()  # this session's last request, for "more like this" and "refine"
+        last = gr.State()  # this session's last request and its variants' seeds, for "more like this" and "refine"
         selected = gr.State(0)
 
         inputs = [session, prompt, photos, people, style, template, mode, speed, seed, variants, best_of, title, message, background, formats]
@@ -191,7 +191,7 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
             creation = studio.create(sess.library, request, out, progress=lambda f, what: progress(f, desc=what))
             items = [(v.image, caption(creation, i)) for i, v in enumerate(creation.variants)]
             paths = [str(p) for v in creation.variants for p in v.files]
-            return items, sources_markdown(sess.library, creation), paths, request
+            return items, sources_markdown(sess.library, creation), paths, {"request": request, "seeds": [v.seed for v in creation.variants]}
 
         @readable_errors
         def _generate(s: UISession, *values: Any, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
@@ -200,16 +200,18 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
             return _run(s, request, progress)
 
         @readable_errors
-        def _more(s: UISession, previous: CreateRequest | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        def _more(s: UISession, previous: dict[str, Any] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
             if previous is None:
                 raise PhotogenError("Make something first.")
-            return _run(s, more_like_this(previous), progress)
+            return _run(s, more_like_this(previous["request"]), progress)
 
         @readable_errors
-        def _refine(s: UISession, previous: CreateRequest | None, index: int, text: str, chosen_style: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        def _refine(s: UISession, previous: dict[str, Any] | None, index: int, text: str, chosen_style: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
             if previous is None:
                 raise PhotogenError("Make something first, then select the one to refine.")
-            return _run(s, refine_request(previous, int(index or 0), text, chosen_style), progress)
+            seeds = previous["seeds"]
+            seed = seeds[int(index or 0)] if int(index or 0) < len(seeds) else seeds[0]  # the shown variant's own seed
+            return _run(s, refine_request(previous["request"], seed, text, chosen_style), progress)
 
         def _add_person(current: list[str] | None, evt: gr.SelectData) -> list[str]:
             name = evt.value.get("caption") if isinstance(evt.value, dict) else None
@@ -240,8 +242,8 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
                 paths.append(str(saved.path))
             return paths
 
-        go.click(_generate, inputs=inputs, outputs=[gallery, sources, files, last])
-        prompt.submit(_generate, inputs=inputs, outputs=[gallery, sources, files, last])
+        go.click(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(lambda: 0, outputs=selected)
+        prompt.submit(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(lambda: 0, outputs=selected)
         more.click(_more, inputs=[session, last], outputs=[gallery, sources, files, last])
         refine.click(_refine, inputs=[session, last, selected, prompt, style], outputs=[gallery, sources, files, last])
         gallery.select(_select, inputs=None, outputs=selected)

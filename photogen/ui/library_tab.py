@@ -99,11 +99,11 @@ def build(session: gr.State) -> tuple[Any, list[Any]]:
         @readable_errors
         def _select(s: UISession, evt: gr.SelectData) -> tuple[Any, Any]:
             lib = require(s).library
-            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            rows = photo_rows(lib)
-            if row is None or row >= len(rows):
+            # the clicked row's own ID: the table may be sorted, or stale after a revoke elsewhere
+            row = getattr(evt, "row_value", None)
+            if not row:
                 return None, {}
-            return photo_details(lib, rows[row][0])
+            return photo_details(lib, int(row[0]))
 
         refresh.click(_refresh, inputs=session, outputs=[albums, photos, places, world, months])
         photos.select(_select, inputs=session, outputs=[thumb, meta])

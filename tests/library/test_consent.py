@@ -135,3 +135,19 @@ def test_excluded_photo_is_kept_out_across_rescans(library, tree: Path) -> None:
     assert "secret.jpg" not in names(library)
     with pytest.raises(PhotogenError, match="excluded"):
         read_original(library, secret.id)
+
+
+def test_an_album_named_all_is_just_an_album_when_picked_from_a_list(library, tmp_path: Path) -> None:
+    root = tmp_path / "Pics"
+    write_photo(root / "all" / "a.jpg", seed=1)
+    write_photo(root / "Private" / "p.jpg", seed=2)
+    add_folder_source(library, root, ["all"], allow_all=False)  # what the UI's checklist passes
+    assert {a.name: a.allowed for a in list_albums(library)} == {"Private": False, "all": True}
+
+
+def test_a_renamed_source_keeps_its_root_album_name(library, tmp_path: Path) -> None:
+    root = tmp_path / "Pictures"
+    write_photo(root / "loose.jpg", seed=1)
+    write_photo(root / "Trip" / "t.jpg", seed=2)
+    add_folder_source(library, root, ["Pictures"], name="Family", allow_all=False)
+    assert {a.qualified_name: a.allowed for a in list_albums(library)} == {"Family/Pictures": True, "Family/Trip": False}

@@ -178,3 +178,42 @@ def test_a_lost_thumbnail_is_rebuilt_by_the_next_index(library, tmp_path: Path) 
     assert (report.updated, report.unchanged, report.added) == (1, 2, 0)
     assert thumbnail_bytes(library, victim.id)[:2] == b"\xff\xd8"
     assert [p.id for p in list_photos(library)] == [p.id for p in list_photos(library)]  # ids unchanged
+
+
+def test_an_unmounted_disk_or_missing_album_folder_keeps_its_photos(library, tmp_path: Path) -> None:
+    root = tmp_path / "mnt"
+    write_photo(root / "A" / "a.jpg", seed=1)
+    write_photo(root / "B" / "b.jpg", seed=2)
+    add_and_index(library, root)
+    shutil.move(root / "B", tmp_path / "B-moved")  # one album folder gone
+    report = index_library(library)
+    assert report.removed == 0 and any("missing" in s.reason for s in report.skipped)
+    assert len(list_photos(library)) == 2
+    shutil.move(root / "A", tmp_path / "A-moved")  # now the mount point is empty
+    assert index_library(library).removed == 0 and len(list_photos(library)) == 2
+
+
+def test_a_revoke_during_indexing_keeps_the_album_out(library, tmp_path: Path, monkeypatch) -> None:
+    from photogen.library import indexer
+    from photogen.library.consent import revoke_album
+
+    root = tmp_path / "lib"
+    for i in range(3):
+        write_photo(root / "Secret" / f"{i}.jpg", seed=i)
+    add_folder_source(library, root, ["all"])
+    real = indexer._analyse
+    calls = {"n": 0}
+
+    def analyse_then_revoke(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            revoke_album(library, "Secret")  # the user revokes while the run is reading the album
+        return result
+
+    monkeypatch.setattr(indexer, "_analyse", analyse_then_revoke)
+    monkeypatch.setattr(library.settings, "index_threads", 1)
+    index_library(library)
+    assert list_photos(library) == []
+    assert library.catalog.scalar("SELECT count(*) FROM photos") == 0
+    assert library.blobs.all_paths() == []

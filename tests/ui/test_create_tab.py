@@ -47,7 +47,7 @@ def test_more_like_this_and_refine_keep_what_they_should() -> None:
     first = CreateRequest(mode="text", prompt="a castle", style="anime", seed=10, variants=4, best_of=2)
     more = create_tab.more_like_this(first)
     assert (more.seed, more.variants, more.prompt) == (14, 4, "a castle") and first.seed == 10
-    refined = create_tab.refine_request(first, 2, "a castle at night", None)
+    refined = create_tab.refine_request(first, 12, "a castle at night", None)
     assert (refined.seed, refined.variants, refined.best_of) == (12, 1, None)
     assert refined.prompt == "a castle at night" and refined.style == "anime"
-    assert create_tab.refine_request(first, 0, "  ", "watercolor").prompt == "a castle"
+    assert create_tab.refine_request(first, 10, "  ", "watercolor").prompt == "a castle"

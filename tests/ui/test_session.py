@@ -74,3 +74,21 @@ def test_folder_albums_lists_names_only(tmp_path: Path) -> None:
     write_photo(tmp_path / "Pics" / "Rome" / "a.jpg", seed=1)
     write_photo(tmp_path / "Pics" / "loose.jpg", seed=2)
     assert connect_tab.folder_albums(str(tmp_path / "Pics")) == ["Pics", "Rome"]
+
+
+def test_a_bad_file_in_an_upload_batch_costs_nothing(library, tmp_path: Path, monkeypatch) -> None:
+    from photogen.errors import PhotogenError
+    from photogen.library.sources import upload
+
+    small = write_photo(tmp_path / "small.jpg", seed=1)
+    big = write_photo(tmp_path / "big.jpg", size=(900, 900), seed=2)
+    monkeypatch.setattr(upload, "MAX_UPLOAD_BYTES", small.stat().st_size + 10)
+    try:
+        add_uploads(library, [small, big], "Trip", delete_originals=True)
+    except PhotogenError as exc:
+        assert "big.jpg" in str(exc) and "Nothing was stored" in str(exc)
+    else:
+        raise AssertionError("expected the oversized file to be refused")
+    assert small.exists() and big.exists()  # both temp copies are still there to retry
+    assert library.catalog.scalar("SELECT count(*) FROM blobs") == 0
+    assert add_uploads(library, [small], "Trip", delete_originals=True) == 1 and not small.exists()

@@ -46,8 +46,25 @@ class FolderSource:
                     has_root_files = True
         found.sort(key=lambda a: a.name.lower())
         if has_root_files:
-            found.insert(0, AlbumRef(key=ROOT_ALBUM_KEY, name=self.name))
+            found.insert(0, AlbumRef(key=ROOT_ALBUM_KEY, name=self.root_album_name({a.name for a in found})))
         return found
+
+    def root_album_name(self, taken: set[str]) -> str:
+        """The root's own files: named after the folder (not the source, which the user may rename)."""
+        base = self.root.name or "top folder"
+        return f"{base} (top folder)" if base in taken else base
+
+    def album_present(self, album: AlbumRef) -> bool:
+        """False when an album's folder is gone (a disk not mounted, a folder moved away)."""
+        if not self.root.is_dir():
+            return False
+        with os.scandir(self._root_bytes) as entries:
+            if next(entries, None) is None:
+                return False  # an empty mount point: the disk is not there, the photos are not gone
+        if album.key == ROOT_ALBUM_KEY:
+            return True
+        top = os.path.join(self._root_bytes, decode_path(album.key))
+        return os.path.isdir(top) and not os.path.islink(top)
 
     def files(self, album: AlbumRef) -> Iterator[FileRef]:
         self.check()

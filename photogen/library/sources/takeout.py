@@ -836,7 +836,9 @@ class TakeoutAdded:
         }
 
 
-def add_takeout(library: Library, paths: Sequence[Path], allow: Sequence[str], name: str | None = None) -> TakeoutAdded:
+def add_takeout(
+    library: Library, paths: Sequence[Path], allow: Sequence[str], name: str | None = None, *, allow_all: bool | None = None
+) -> TakeoutAdded:
     """Add a Takeout export, or re-point an existing Takeout source at a newer export of the account.
 
     Re-pointing keeps the source, its grants and its photos: albums new in this export are
@@ -859,12 +861,13 @@ def add_takeout(library: Library, paths: Sequence[Path], allow: Sequence[str], n
     row = cat.one("SELECT * FROM sources WHERE name = ?", (name,))
     updated = row is not None
     if row is None:
-        add_source(library, name=name, kind=KIND, location=location, albums=scan.albums, allow=allow, config=config)
+        add_source(library, name=name, kind=KIND, location=location, albums=scan.albums, allow=allow, config=config, allow_all=allow_all)
     else:
         if row["kind"] != KIND:
             raise PhotogenError(f"A {row['kind']} source is already named {name!r}; pick another --name.")
         by_name = {a.name: a for a in scan.albums}
-        unknown = [n for n in allow if n != "all" and n not in by_name]
+        every = list(allow) == ["all"] if allow_all is None else allow_all
+        unknown = [n for n in allow if not (every and n == "all") and n not in by_name]
         if unknown:
             raise PhotogenError(f"No album named {', '.join(map(repr, unknown))} in this export. Albums: {', '.join(sorted(by_name))}.")
         with cat.tx():
@@ -872,7 +875,7 @@ def add_takeout(library: Library, paths: Sequence[Path], allow: Sequence[str], n
             cat.audit("source.update", name, kind=KIND, parts=len(parts), at=utc_now())
         row = cat.one("SELECT * FROM sources WHERE id = ?", (row["id"],))
         refresh_albums(library, row)
-        wanted = {a.key for a in scan.albums} if list(allow) == ["all"] else {by_name[n].key for n in allow}
+        wanted = {a.key for a in scan.albums} if every else {by_name[n].key for n in allow}
         for album in cat.query("SELECT key, name FROM albums WHERE source_id = ?", (row["id"],)):
             if album["key"] in wanted:
                 allow_album(library, f"{name}/{album['name']}")

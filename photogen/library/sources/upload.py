@@ -69,21 +69,24 @@ def add_uploads(library: Library, files: Iterable[Path], album: str, *, delete_o
     if row is None:
         add_source(library, name=UPLOADS_SOURCE, kind="upload", location="(uploaded files)", albums=[], allow=["all"])
         row = cat.one("SELECT * FROM sources WHERE name = ? AND kind = 'upload'", (UPLOADS_SOURCE,))
+    paths = [Path(p) for p in files]
+    for path in paths:  # check the whole batch first: one bad file must not cost the others
+        if not path.is_file():
+            raise PhotogenError(f"{path.name} is no longer there; upload it again.")
+        if path.stat().st_size > MAX_UPLOAD_BYTES:
+            raise PhotogenError(f"{path.name} is larger than 64 MB; photogen does not accept it. Nothing was stored.")
     stored = 0
     with cat.tx():
-        for path in files:
-            path = Path(path)
-            size = path.stat().st_size
-            if size > MAX_UPLOAD_BYTES:
-                raise PhotogenError(f"{path.name} is larger than 64 MB; photogen does not accept it.")
+        for path in paths:
             data = path.read_bytes()
             # the content hash keeps two uploads with one name apart, and the same upload twice together
             name = f"{album}/{hashlib.sha256(data).hexdigest()[:12]}-{Path(path.name).name}"
             library.put_blob(_blob_name(row["id"], name), data, "upload", source_id=row["id"])
             stored += 1
-            if delete_originals:  # the web server's temp copy is plaintext: do not leave it behind
-                path.unlink(missing_ok=True)
         cat.audit("upload", f"{UPLOADS_SOURCE}/{album}", files=stored)
+    if delete_originals:  # the web server's temp copies are plaintext: once stored, none is left behind
+        for path in paths:
+            path.unlink(missing_ok=True)
     refresh_albums(library, row)
     if not next(a for a in list_albums(library) if a.source == UPLOADS_SOURCE and a.name == album).allowed:
         allow_album(library, f"{UPLOADS_SOURCE}/{album}")
