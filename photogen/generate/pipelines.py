@@ -174,11 +174,31 @@ class OnnxStableDiffusion:
         return Image.fromarray(np.round(pixels * 255).astype(np.uint8))
 
 
+def _step_counter(callback: StepCallback | None, total: int) -> Callable[[], None]:
+    """A callable each denoising step calls; it reports (done, total) across all variants."""
+    done = 0
+
+    def on_step() -> None:
+        nonlocal done
+        done += 1
+        if callback is not None:
+            callback(done, total)
+
+    return on_step
+
+
 class _DiffusionPipeline:
     """Shared denoising machinery; subclasses' `__call__` reads as the algorithm, in numbered steps."""
 
     def __init__(self, engine: OnnxStableDiffusion) -> None:
         self.engine = engine
+
+    def _encode_photo(self, photo: Image.Image, width: int, height: int) -> tuple[Image.Image, Any]:
+        """The photo at the working size, and its latents (restyle and background start from them)."""
+        import torch
+
+        original = photo.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
+        return original, torch.from_numpy(self.engine.encode_image(original))
 
     def _check_common(self, prompt: str, steps: int, variants: int, width: int, height: int) -> None:
         if not prompt.strip():
@@ -274,13 +294,7 @@ class TextToImagePipeline(_DiffusionPipeline):
         # 1. Check inputs
         self._check_common(prompt, steps, variants, width, height)
         guidance, cfg, timestep_cond = self._guidance(guidance_scale)
-        done, total = 0, steps * variants
-
-        def on_step() -> None:
-            nonlocal done
-            done += 1
-            if callback is not None:
-                callback(done, total)
+        on_step = _step_counter(callback, steps * variants)
 
         # 2. Encode prompt (once for all variants)
         t0 = time.perf_counter()
@@ -323,7 +337,6 @@ class RestylePipeline(_DiffusionPipeline):
                  height: int | None = None, seed: int = 0, variants: int = 1, face_guard: FaceGuard | None = None,
                  extra_unet_inputs: dict[str, np.ndarray] | None = None,
                  callback: StepCallback | None = None) -> list[GeneratedImage]:  # fmt: skip
-        import torch
 
         engine = self.engine
         steps = engine.spec.default_steps if steps is None else steps
@@ -335,19 +348,12 @@ class RestylePipeline(_DiffusionPipeline):
         if not 0.0 < strength <= 1.0:
             raise PhotogenError(f"Strength {strength} is out of range: use a value above 0 and at most 1.")
         guidance, cfg, timestep_cond = self._guidance(guidance_scale)
-        done, total = 0, steps * variants
-
-        def on_step() -> None:
-            nonlocal done
-            done += 1
-            if callback is not None:
-                callback(done, total)
+        on_step = _step_counter(callback, steps * variants)
 
         # 2. Encode prompt and photo (once for all variants)
         t0 = time.perf_counter()
         text = engine.encode_prompt(prompt, negative_prompt, cfg)
-        original = photo.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-        image_latents = torch.from_numpy(engine.encode_image(original))
+        original, image_latents = self._encode_photo(photo, width, height)
         encode_s = time.perf_counter() - t0
 
         results = []
@@ -421,19 +427,12 @@ class BackgroundPipeline(_DiffusionPipeline):
             )
             > 127
         )
-        done, total = 0, steps * variants
-
-        def on_step() -> None:
-            nonlocal done
-            done += 1
-            if callback is not None:
-                callback(done, total)
+        on_step = _step_counter(callback, steps * variants)
 
         # 2. Encode prompt, photo and mask (once for all variants)
         t0 = time.perf_counter()
         text = engine.encode_prompt(prompt, negative_prompt, cfg)
-        original = photo.convert("RGB").resize((width, height), Image.Resampling.LANCZOS)
-        image_latents = torch.from_numpy(engine.encode_image(original))
+        original, image_latents = self._encode_photo(photo, width, height)
         lh, lw = height // engine.vae_scale, width // engine.vae_scale
         # a latent cell is regenerated unless the person fills it entirely; the pixel composite in
         # step 7 restores every person pixel, so cells on the outline can safely be regenerated
