@@ -12,14 +12,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-logger = logging.getLogger(__name__)
+from photogen.providers import choose_providers, note_session_providers
 
-# The one place providers are ranked: first available wins, CPU always closes the list.
-PROVIDER_PREFERENCE: tuple[str, ...] = (
-    "CUDAExecutionProvider",
-    "CoreMLExecutionProvider",
-    "CPUExecutionProvider",
-)
+logger = logging.getLogger(__name__)
 
 
 class TensorInfo(Protocol):
@@ -45,12 +40,7 @@ class ModelRuntime(Protocol):
 
 def preferred_providers(available: Sequence[str] | None = None) -> list[str]:
     """Providers to ask ONNX Runtime for, best first, limited to what this install offers."""
-    if available is None:
-        import onnxruntime as ort
-
-        available = ort.get_available_providers()
-    chosen = [p for p in PROVIDER_PREFERENCE if p in available]
-    return chosen or ["CPUExecutionProvider"]
+    return choose_providers(available)
 
 
 class OrtRuntime:
@@ -80,6 +70,7 @@ class OrtRuntime:
         chosen = list(providers) if providers is not None else preferred_providers()
         self._session = ort.InferenceSession(model, sess_options=options, providers=chosen)
         logger.debug("ONNX Runtime session on %s", self._session.get_providers())
+        note_session_providers(chosen, self._session.get_providers())
 
     @property
     def providers(self) -> list[str]:

@@ -1,6 +1,7 @@
 """ONNX Runtime sessions: provider choice, thread settings and a cache that frees idle sessions.
 
-Every session photogen runs is built here, so the provider order and thread policy live in one place.
+Every diffusion session is built here, so the thread policy lives in one place; providers are ranked
+in photogen.providers (shared with the face models).
 """
 
 from __future__ import annotations
@@ -17,14 +18,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from photogen.errors import PhotogenError
+from photogen.providers import choose_providers, note_session_providers
 
 logger = logging.getLogger(__name__)
-
-# Best first. TensorRT builds an engine per shape on first use (minutes), so it is only tried when
-# the caller asks for it; CUDA is the default on NVIDIA, then the platform accelerators, then CPU.
-_PREFERENCE = ("CUDAExecutionProvider", "CoreMLExecutionProvider", "DmlExecutionProvider", "CPUExecutionProvider")
-_WITH_TENSORRT = ("TensorrtExecutionProvider", *_PREFERENCE)
-
 
 class InferenceRunner(Protocol):
     """The part of an ONNX Runtime session the pipelines use; tests can pass a fake."""
@@ -34,22 +30,6 @@ class InferenceRunner(Protocol):
     def get_inputs(self) -> list[Any]: ...
 
     def get_outputs(self) -> list[Any]: ...
-
-
-def choose_providers(
-    available: Sequence[str] | None = None, use_tensorrt: bool = False, device: str = "auto"
-) -> list[str]:
-    """Providers in order of preference among those installed; `device="cpu"` forces CPU."""
-    import onnxruntime as ort
-
-    available = list(available if available is not None else ort.get_available_providers())
-    if device == "cpu":
-        return ["CPUExecutionProvider"]
-    order = _WITH_TENSORRT if use_tensorrt else _PREFERENCE
-    chosen = [p for p in order if p in available]
-    if device == "gpu" and chosen[:1] == ["CPUExecutionProvider"]:
-        raise PhotogenError("No GPU runtime found: install onnxruntime-gpu (NVIDIA) or run with --device cpu.")
-    return chosen or ["CPUExecutionProvider"]
 
 
 def session_options(threads: int) -> Any:
@@ -72,7 +52,7 @@ def build_session(model_path: Path, providers: Sequence[str], threads: int) -> I
     if not model_path.exists():
         raise PhotogenError(f"{model_path} is missing: re-export the model with `photogen models export`.")
     try:
-        return ort.InferenceSession(str(model_path), sess_options=session_options(threads), providers=list(providers))
+        session = ort.InferenceSession(str(model_path), sess_options=session_options(threads), providers=list(providers))
     except Exception as e:  # ORT raises its own Fail/InvalidGraph/RuntimeException types
         msg = str(e)
         if "bad_alloc" in msg or "Failed to allocate" in msg:
@@ -82,6 +62,8 @@ def build_session(model_path: Path, providers: Sequence[str], threads: int) -> I
         raise PhotogenError(
             f"ONNX Runtime could not load {model_path}: {msg[:300]}. Re-export with `photogen models export`."
         ) from e
+    note_session_providers(providers, session.get_providers())
+    return session
 
 
 @dataclass
