@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sysconfig
 from pathlib import Path
 
 import platformdirs
@@ -12,6 +13,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 def _default_home() -> Path:
     return Path(platformdirs.user_data_dir("photogen", appauthor=False))
+
+
+def source_checkout() -> Path | None:
+    """The repository root when photogen runs from a source checkout (editable or PYTHONPATH), else None.
+
+    A checkout has photogen's pyproject.toml beside the package; an installed wheel lives in a
+    site-packages folder, which photogen must never write into.
+    """
+    root = Path(__file__).resolve().parent.parent
+    installed = {Path(sysconfig.get_path(k)).resolve() for k in ("purelib", "platlib")}
+    if root in installed or root.name in ("site-packages", "dist-packages"):
+        return None
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def default_models_dir() -> Path:
+    """`exported_models/` in a source checkout, the user's cache folder for an installed package."""
+    root = source_checkout()
+    if root is not None:
+        return root / "exported_models"
+    return Path(platformdirs.user_cache_dir("photogen", appauthor=False)) / "exported_models"
 
 
 class Settings(BaseSettings):
@@ -27,7 +49,8 @@ class Settings(BaseSettings):
     thumbnail_size: int = 512
     # decoding releases the GIL, so a couple of threads overlap file reads and JPEG decoding
     index_threads: int = 2
-    models_dir: Path = Field(default_factory=lambda: Path(__file__).resolve().parent.parent / "exported_models")
+    # ONNX exports: PHOTOGEN_MODELS_DIR, else see default_models_dir()
+    models_dir: Path = Field(default_factory=default_models_dir, description="Where ONNX exports are written.")
     onnx_threads: int = 0  # 0: let ONNX Runtime pick (one per physical core)
     # faces: detector/embedder pair, detection and clustering knobs (measured values: photogen/faces)
     face_backend: str = "yunet-sface"
