@@ -64,18 +64,81 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text.encode())
 
 
-def _real_keyring():
-    """The OS keyring module when a usable backend exists, else None."""
+# The platform keyrings that keep secrets encrypted by the OS: macOS Keychain, Windows Credential
+# Locker, the Secret Service (GNOME Keyring, KeePassXC) and KWallet. Anything else (keyrings.alt's
+# plaintext and "encrypted" file backends, null, fail, third-party backends) is not the OS keyring.
+REAL_KEYRINGS = (
+    ("keyring.backends.macOS", "Keyring"),
+    ("keyring.backends.Windows", "WinVaultKeyring"),
+    ("keyring.backends.SecretService", "Keyring"),
+    ("keyring.backends.libsecret", "Keyring"),
+    ("keyring.backends.kwallet", "DBusKeyring"),
+    ("keyring.backends.kwallet", "DBusKeyringKWallet4"),
+)
+# Argon2id cost a passphrase-derived key may not go below when lowered from the environment
+# (OWASP's minimum for Argon2id: 19 MiB of memory and 2 passes)
+KDF_MIN_MEMORY_KIB = 19 * 1024
+KDF_MIN_ITERATIONS = 2
+
+
+def _real_classes() -> tuple[type, ...]:
+    import importlib
+
+    found = []
+    for module, name in REAL_KEYRINGS:
+        try:
+            found.append(getattr(importlib.import_module(module), name))
+        except (ImportError, AttributeError):  # a platform's module may not import elsewhere
+            continue
+    return tuple(found)
+
+
+def keyring_status() -> tuple[object | None, str]:
+    """(the keyring module, why) when the OS keyring is usable, else (None, why not)."""
     try:
         import keyring
-        from keyring.backends import fail
+        from keyring.backends import chainer
 
         backend = keyring.get_keyring()
-    except Exception:  # noqa: BLE001 - a broken keyring install must not stop the app; fall back to a passphrase
-        return None
-    if isinstance(backend, fail.Keyring) or getattr(backend, "priority", 0) <= 0:
-        return None
-    return keyring
+    except Exception as exc:  # noqa: BLE001 - a broken keyring install must not stop the app; fall back to a passphrase
+        return None, f"the keyring library failed to load ({type(exc).__name__})"
+    name = f"{type(backend).__module__}.{type(backend).__name__}"
+    real = _real_classes()
+    if isinstance(backend, chainer.ChainerBackend):
+        # a chain writes to the first backend that accepts: every one in it must be a real keyring
+        members = list(getattr(backend, "backends", []))
+        if not members:
+            return None, "no OS keyring is available (only an empty keyring chain)"
+        bad = [f"{type(b).__module__}.{type(b).__name__}" for b in members if not isinstance(b, real)]
+        if bad:
+            return None, f"the keyring chain includes {', '.join(bad)}, which is not the OS keyring"
+        return keyring, f"the OS keyring ({', '.join(type(b).__name__ for b in members)})"
+    if not isinstance(backend, real):
+        return None, f"the keyring backend {name} is not the OS keyring (it may keep secrets in a plain file)"
+    if getattr(backend, "priority", 0) <= 0:
+        return None, f"the OS keyring ({name}) is not available"
+    return keyring, f"the OS keyring ({name})"
+
+
+def _real_keyring():
+    """The OS keyring module when a real, secret-protecting backend is in use, else None."""
+    return keyring_status()[0]
+
+
+def kdf_cost(settings: Settings) -> tuple[int, int]:
+    """The Argon2id (memory KiB, passes) for a new key; a value lowered from the environment has a floor."""
+    memory, passes = settings.kdf_memory_kib, settings.kdf_iterations
+    if "PHOTOGEN_KDF_MEMORY_KIB" in os.environ and memory < KDF_MIN_MEMORY_KIB:
+        raise PhotogenError(
+            f"PHOTOGEN_KDF_MEMORY_KIB={memory} is below the floor of {KDF_MIN_MEMORY_KIB} KiB: it would make a "
+            "passphrase cheap to guess. Raise it or unset it (the default is 65536)."
+        )
+    if "PHOTOGEN_KDF_ITERATIONS" in os.environ and passes < KDF_MIN_ITERATIONS:
+        raise PhotogenError(
+            f"PHOTOGEN_KDF_ITERATIONS={passes} is below the floor of {KDF_MIN_ITERATIONS}: it would make a "
+            "passphrase cheap to guess. Raise it or unset it (the default is 3)."
+        )
+    return memory, passes
 
 
 def _derive(passphrase: str, salt: bytes, memory_kib: int, iterations: int) -> bytes:
@@ -96,11 +159,11 @@ def _verify(master: bytes, blob: str) -> bool:
         return False
 
 
-def _ask_passphrase(confirm: bool) -> str:
+def _ask_passphrase(confirm: bool, why: str = "") -> str:
     if not sys.stdin.isatty():
         raise PhotogenError(
             "photogen needs a passphrase to unlock its encrypted data: set PHOTOGEN_PASSPHRASE "
-            "or run it in a terminal."
+            f"or run it in a terminal.{' (' + why + '.)' if why else ''}"
         )
     first = getpass.getpass("photogen passphrase: ")
     if confirm and getpass.getpass("repeat passphrase: ") != first:
@@ -133,12 +196,12 @@ def _open_existing(settings: Settings, path: Path) -> bytes:
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise PhotogenError(f"{path} is damaged ({exc}); photogen cannot unlock this data directory.") from exc
     if method == "keyring":
-        keyring = _real_keyring()
-        secret = keyring.get_password(KEYRING_SERVICE, info["keyring_user"]) if keyring else None
+        keyring, why = keyring_status()
+        secret = keyring.get_password(KEYRING_SERVICE, info["keyring_user"]) if keyring else None  # type: ignore[attr-defined]
         if secret is None:
             raise PhotogenError(
                 "The key for this data directory is kept in the OS keyring, which is not available "
-                "now. Log in to your desktop session (or unlock the keyring) and try again."
+                f"now ({why}). Log in to your desktop session (or unlock the keyring) and try again."
             )
         master = _unb64(secret)
     elif method == "passphrase":
@@ -157,25 +220,30 @@ def _open_existing(settings: Settings, path: Path) -> bytes:
 
 def _create(settings: Settings, path: Path) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True)
-    keyring = _real_keyring() if settings.use_keyring and settings.passphrase is None else None
+    keyring, why = None, "PHOTOGEN_USE_KEYRING is off" if not settings.use_keyring else "a passphrase was given"
+    if settings.use_keyring and settings.passphrase is None:
+        keyring, why = keyring_status()
+        if keyring is None:
+            log.warning("not using a keyring: %s; the key is derived from a passphrase instead", why)
     if keyring is not None:
         master = os.urandom(32)
         user = f"data-{uuid.uuid4()}"
-        keyring.set_password(KEYRING_SERVICE, user, _b64(master))
+        keyring.set_password(KEYRING_SERVICE, user, _b64(master))  # type: ignore[attr-defined]
         info = {"version": _KEYINFO_VERSION, "method": "keyring", "keyring_user": user}
     else:
-        phrase = settings.passphrase.get_secret_value() if settings.passphrase else _ask_passphrase(confirm=True)
+        memory, passes = kdf_cost(settings)
+        phrase = settings.passphrase.get_secret_value() if settings.passphrase else _ask_passphrase(confirm=True, why=why)
         if not phrase:
             raise PhotogenError("An empty passphrase would protect nothing; choose one.")
         salt = os.urandom(16)
-        master = _derive(phrase, salt, settings.kdf_memory_kib, settings.kdf_iterations)
+        master = _derive(phrase, salt, memory, passes)
         info = {
             "version": _KEYINFO_VERSION,
             "method": "passphrase",
             "kdf": "argon2id",
             "salt": _b64(salt),
-            "memory_kib": settings.kdf_memory_kib,
-            "iterations": settings.kdf_iterations,
+            "memory_kib": memory,
+            "iterations": passes,
         }
     info["check"] = _check_blob(master)
     # written whole, then linked into place: atomic, and exclusive, so two processes starting on a
