@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from photogen.generate.identity.likeness import score_likeness
+from photogen.generate.identity.likeness import (
+    MATCH_THRESHOLD,
+    MEASURED_FALSE_MATCHES,
+    centroid_scores,
+    derive_threshold,
+    match_rates,
+    score_likeness,
+)
 
 from .conftest import load_rgb_file, person_from_photos
 
@@ -57,3 +65,25 @@ def test_no_face_scores_zero_and_says_so(people: dict, shared_people: Path, face
     assert result.score == 0.0 and result.faces_found == 0
     assert result.people[0].note == "no face found in the image" and not result.people[0].found
     assert result.to_json()["people"][0]["note"] == "no face found in the image"  # type: ignore[index]
+
+
+def test_the_threshold_is_the_first_step_above_every_different_person_score() -> None:
+    different, same = np.array([0.1, 0.2, 0.461]), np.array([0.46, 0.6, 0.9])
+    assert derive_threshold(different) == 0.47
+    assert derive_threshold(np.array([0.47])) == 0.48  # equal to a false match is still a match
+    assert match_rates(same, different, 0.47) == (0.0, pytest.approx(1 / 3))
+    assert match_rates(same, different, 0.2) == (pytest.approx(2 / 3), 0.0)
+
+
+def test_match_threshold_gives_the_stated_false_match_rate_on_real_faces(shared_people: Path, face_analyzer) -> None:  # noqa: ANN001
+    """The threshold in the code is the one the labelled faces give, and its false-match rate is as stated."""
+    from bench.likeness_threshold import portraits
+
+    same, different = centroid_scores(portraits(shared_people, face_analyzer))
+    false_matches, comparisons = MEASURED_FALSE_MATCHES
+    assert len(different) == comparisons and len(same) == 94
+    assert derive_threshold(different) == MATCH_THRESHOLD
+    fmr, fnmr = match_rates(same, different, MATCH_THRESHOLD)
+    assert fmr * comparisons == false_matches and fnmr == 0.0
+    # the old threshold let different people through
+    assert match_rates(same, different, 0.36)[0] > 0.01
