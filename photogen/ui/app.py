@@ -16,7 +16,7 @@ from photogen.create.studio import Studio
 from photogen.errors import PhotogenError
 from photogen.library.library import open_library
 from photogen.settings import Settings
-from photogen.ui import connect_tab, create_tab, library_tab, people_tab, privacy_tab
+from photogen.ui import connect_tab, create_tab, library_tab, people_tab, privacy_tab, views
 from photogen.ui.session import SessionFactory, close_session
 
 log = logging.getLogger(__name__)
@@ -36,16 +36,15 @@ def build_app(factory: SessionFactory, studio: Studio | None = None) -> gr.Block
         # one session per browser tab; in a Space, closing it deletes the visitor's data
         # (a time-to-live counts from page load, so it would end a session in use: none locally; a day in a Space)
         session = gr.State(delete_callback=close_session, time_to_live=24 * 3600 if factory.space_mode else None)
-        hooks = [
-            create_tab.build(session, studio),
-            connect_tab.build(session, factory.space_mode),
-            library_tab.build(session),
-            people_tab.build(session),
-            privacy_tab.build(session),
-        ]
-        loaded = demo.load(factory.open, outputs=session)
-        for fn, outputs in hooks:
-            loaded = loaded.then(fn, inputs=session, outputs=outputs)
+        with gr.Tabs() as tabs:
+            hooks = [
+                create_tab.build(session, studio),
+                connect_tab.build(session, factory.space_mode),
+                library_tab.build(session),
+                people_tab.build(session),
+                privacy_tab.build(session),
+            ]
+        views.wire(demo, tabs, session, factory.open, hooks)
     return demo
 
 

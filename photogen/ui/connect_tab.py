@@ -7,7 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from photogen.errors import PhotogenError
+from photogen.errors import PhotogenError, Refusal
 from photogen.library.consent import add_folder_source
 from photogen.library.indexer import index_library
 from photogen.library.library import Library
@@ -15,6 +15,7 @@ from photogen.library.sources.folder import FolderSource
 from photogen.library.sources.upload import add_uploads
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
+from photogen.ui.views import TabView
 
 SPACE_UPLOADS_ONLY = "In this shared Space, photos come from your uploads only."
 SOURCE_COLUMNS = ["Source", "Kind", "Albums allowed", "Photos"]
@@ -61,8 +62,8 @@ def run_index(library: Library, progress: Any = None) -> str:
     return summary
 
 
-def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
-    with gr.Tab("Connect"):
+def build(session: gr.State, space_mode: bool) -> TabView:
+    with gr.Tab("Connect", id="connect") as tab:
         gr.Markdown(
             "Choose which photos photogen may use. Nothing is read from an album you do not allow, "
             "and you can revoke any album later in **Privacy**: everything made from it is deleted."
@@ -95,7 +96,7 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
         @readable_errors
         def _look(path: str) -> Any:
             if space_mode:  # a Space visitor must never reach the server's own files
-                raise PhotogenError(SPACE_UPLOADS_ONLY)
+                raise Refusal(SPACE_UPLOADS_ONLY)
             names = folder_albums(path)
             if not names:
                 raise PhotogenError("That folder holds no photos or albums.")
@@ -104,7 +105,7 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
         @readable_errors
         def _add_folder(s: UISession, path: str, chosen: list[str], name: str, progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
             if space_mode:  # a Space visitor must never reach the server's own files
-                raise PhotogenError(SPACE_UPLOADS_ONLY)
+                raise Refusal(SPACE_UPLOADS_ONLY)
             lib = require(s).library
             if not chosen:
                 raise PhotogenError("Tick at least one album to allow.")
@@ -128,7 +129,7 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
         @readable_errors
         def _takeout_look(path: str) -> Any:
             if space_mode:  # a Space visitor must never reach the server's own files
-                raise PhotogenError(SPACE_UPLOADS_ONLY)
+                raise Refusal(SPACE_UPLOADS_ONLY)
             from photogen.library.sources.takeout import TakeoutSource, resolve_parts
 
             if not path.strip():
@@ -141,7 +142,7 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
         @readable_errors
         def _takeout_add(s: UISession, path: str, chosen: list[str], progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
             if space_mode:  # a Space visitor must never reach the server's own files
-                raise PhotogenError(SPACE_UPLOADS_ONLY)
+                raise Refusal(SPACE_UPLOADS_ONLY)
             from photogen.library.sources.takeout import add_takeout
 
             lib = require(s).library
@@ -205,4 +206,4 @@ def build(session: gr.State, space_mode: bool) -> tuple[Any, list[Any]]:
     def _on_load(s: UISession) -> list[list[Any]]:
         return source_rows(require(s).library)
 
-    return _on_load, [sources]
+    return TabView(tab, _on_load, [sources])

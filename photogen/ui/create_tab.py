@@ -21,8 +21,40 @@ from photogen.library.library import Library
 from photogen.library.photos import list_photos
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
+from photogen.ui.views import TabView
 
 NO_TEMPLATE = "Just the picture"
+IDEAS_LABEL = "Ideas from your library"
+IDEAS_NEED_MODEL = "Ideas from your library (they make new scenes, so they appear once an AI model is installed)"
+FIRST_STEPS = (
+    "**Start here:** photogen has no photos yet. Connect a folder, a Google Takeout export or upload a few "
+    "photos in **Connect**; then name the people it finds in **People**, and come back to make something."
+)
+DEFAULT_MODEL = "lcm-dreamshaper-v7"
+
+
+def model_banner(settings: Any) -> str:
+    """What to do to get AI styles, with the catalog's download size; empty once a model is installed."""
+    from photogen.generate.catalog import get_model_spec
+
+    if model_installed(settings):
+        return ""
+    spec = get_model_spec(DEFAULT_MODEL)
+    return (
+        "Instant styles work right now, on your photos, without any download. For AI styles and new scenes "
+        f"with your people, install a model once: `photogen models download {spec.id}` "
+        f"({spec.download_bytes / 1e9:.1f} GB to download; its license is shown first), or import one you "
+        "already have with `photogen models import PATH`."
+    )
+
+
+def default_style(ai_available: bool) -> str:
+    """Watercolor (instant) until a model is installed, then the first AI style."""
+    return list_style_presets()[0]["name"] if ai_available else "watercolor"
+
+
+def creation_exists(library: Library, creation_id: Any) -> bool:
+    return creation_id is not None and library.catalog.one("SELECT 1 FROM creations WHERE id = ?", (int(creation_id),)) is not None
 
 
 def style_choices(ai_available: bool) -> list[tuple[str, str]]:
@@ -139,17 +171,15 @@ def refine_request(previous: CreateRequest, seed: int, prompt: str, style: str |
     )
 
 
-def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
+def build(session: gr.State, studio: Studio) -> TabView:
     ai_available = model_installed(studio.settings)
-    with gr.Tab("Create"):
-        if not ai_available:
-            gr.Markdown(
-                "Instant styles work right now, on your photos, without any download. For AI styles and new scenes "
-                "with your people, download a model once: `photogen models download lcm-dreamshaper-v7` "
-                "(about 2 GB; its license is shown first)."
-            )
+    with gr.Tab("Create", id="create") as tab:
+        banner = gr.Markdown(model_banner(studio.settings), elem_id="create-banner")
+        with gr.Row(visible=False) as first_steps:
+            gr.Markdown(FIRST_STEPS, elem_id="create-first-steps")
+            to_connect = gr.Button("Connect photos", variant="primary", elem_id="create-to-connect")
         prompt = gr.Textbox(label="What shall we make?", placeholder="me and @Anna in Paris, watercolor", lines=2)
-        suggestions = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[], label="Ideas from your library")
+        suggestions = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[], label=IDEAS_LABEL)
         with gr.Row():
             with gr.Column():
                 chips = gr.Gallery(label="Your people (click a face to add them)", columns=8, height=120, allow_preview=False, interactive=False, elem_id="create-people")
@@ -157,7 +187,7 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
             photos = gr.Dropdown(label="Start from photos", choices=[], multiselect=True, elem_id="create-photos")
         with gr.Row():
             template = gr.Dropdown(label="Template", choices=template_choices(), value="", elem_id="create-template")
-            style = gr.Dropdown(label="Style", choices=style_choices(ai_available), value="watercolor", elem_id="create-style")
+            style = gr.Dropdown(label="Style", choices=style_choices(ai_available), value=default_style(ai_available), elem_id="create-style")
         go = gr.Button("Generate", variant="primary", size="lg")
         with gr.Accordion("Advanced", open=False):
             with gr.Row():
@@ -180,6 +210,7 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
             refine = gr.Button("Refine the selected one")
             more = gr.Button("More like this")
             upscale_btn = gr.Button("Upscale for print")
+        style_chosen = gr.State(False)  # the user picked a style: a refresh keeps it rather than the default
         last = gr.State()  # this session's last request and its variants' seeds, for "more like this" and "refine"
         selected = gr.State(0)
 
@@ -191,7 +222,8 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
             creation = studio.create(sess.library, request, out, progress=lambda f, what: progress(f, desc=what))
             items = [(v.image, caption(creation, i)) for i, v in enumerate(creation.variants)]
             paths = [str(p) for v in creation.variants for p in v.files]
-            return items, sources_markdown(sess.library, creation), paths, {"request": request, "seeds": [v.seed for v in creation.variants]}
+            state = {"request": request, "seeds": [v.seed for v in creation.variants], "creation_id": creation.id, "kind": creation.kind}
+            return items, sources_markdown(sess.library, creation), paths, state
 
         @readable_errors
         def _generate(s: UISession, *values: Any, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
@@ -250,18 +282,43 @@ def build(session: gr.State, studio: Studio) -> tuple[Any, list[Any]]:
         chips.select(_add_person, inputs=people, outputs=people)
         upscale_btn.click(_upscale, inputs=[session, gallery], outputs=files)
         suggestions.click(lambda sample: sample[0], inputs=suggestions, outputs=prompt)
+        style.input(lambda: True, outputs=style_chosen)
 
     @readable_errors
-    def _on_load(s: UISession) -> tuple[Any, ...]:
+    def _on_load(
+        s: UISession, chosen_people: list[str] | None, chosen_photos: list[Any] | None, chosen_style: str | None, style_chosen: bool, previous: dict[str, Any] | None
+    ) -> tuple[Any, ...]:
+        """Everything the tab shows, from the library as it is now: a revoke, an index or a model
+        installed in another tab is in view here when the user comes back, and a shown result made
+        from photos that are gone is cleared."""
         lib = require(s).library
+        ai = model_installed(studio.settings)
+        names = people_choices(lib)
+        photo_list = photo_choices(lib)
+        styles = style_choices(ai)
+        style_values = [v for _, v in styles]
+        keep_style = chosen_style if style_chosen and chosen_style in style_values else default_style(ai)
+        ideas = suggestion_texts(lib) if ai else []
+        gone = previous is not None and not creation_exists(lib, previous.get("creation_id"))
+        cleared = ([], "", None, None) if gone else (gr.skip(), gr.skip(), gr.skip(), gr.skip())
         return (
+            model_banner(studio.settings),
+            gr.update(visible=not photo_list),
             people_chips(lib),
-            gr.CheckboxGroup(choices=people_choices(lib)),
-            gr.Dropdown(choices=photo_choices(lib)),
-            gr.Dataset(samples=[[t] for t in suggestion_texts(lib)]),
+            gr.update(choices=names, value=[n for n in (chosen_people or []) if n in {v for _, v in names}]),
+            gr.update(choices=photo_list, value=[p for p in (chosen_photos or []) if p in {v for _, v in photo_list}]),
+            gr.update(choices=styles, value=keep_style),
+            gr.update(samples=[[t] for t in ideas], label=IDEAS_LABEL if ai else IDEAS_NEED_MODEL),
+            *cleared,
         )
 
-    return _on_load, [chips, people, photos, suggestions]
+    return TabView(
+        tab,
+        _on_load,
+        [banner, first_steps, chips, people, photos, style, suggestions, gallery, sources, files, last],
+        [people, photos, style, style_chosen, last],
+        links=[(to_connect, "connect")],
+    )
 
 
 def _outputs_root(session: UISession) -> str:

@@ -13,6 +13,7 @@ from photogen.library.library import Library
 from photogen.library.photos import get_photo, list_photos, thumbnail_bytes
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
+from photogen.ui.views import TabView
 
 ALBUM_COLUMNS = ["Album", "Source", "Allowed", "Photos"]
 PHOTO_COLUMNS = ["ID", "File", "Taken", "Place", "Camera", "Album"]
@@ -64,8 +65,8 @@ def timeline(library: Library) -> list[list[Any]]:
     return [[m, n] for m, n in sorted(months.items())]
 
 
-def build(session: gr.State) -> tuple[Any, list[Any]]:
-    with gr.Tab("Library"):
+def build(session: gr.State) -> TabView:
+    with gr.Tab("Library", id="library") as tab:
         gr.Markdown("The albums you connected, whether photogen may use them, and what it knows about each photo.")
         refresh = gr.Button("Refresh", size="sm")
         albums = gr.Dataframe(headers=ALBUM_COLUMNS, interactive=False, label="Albums")
@@ -107,4 +108,4 @@ def build(session: gr.State) -> tuple[Any, list[Any]]:
 
         refresh.click(_refresh, inputs=session, outputs=[albums, photos, places, world, months])
         photos.select(_select, inputs=session, outputs=[thumb, meta])
-    return _refresh, [albums, photos, places, world, months]
+    return TabView(tab, _refresh, [albums, photos, places, world, months])

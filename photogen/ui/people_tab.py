@@ -12,6 +12,7 @@ from photogen.faces.indexing import face_crop, index_faces
 from photogen.library.library import Library
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
+from photogen.ui.views import TabView
 
 NOBODY_LABEL = "Nobody (not this person)"
 NEW_LABEL = "A new person"
@@ -100,8 +101,8 @@ def move_action(lib: Library, person_id: int, face_id: Any, target: Any) -> tupl
     ), person_id
 
 
-def build(session: gr.State) -> tuple[Any, list[Any]]:
-    with gr.Tab("People"):
+def build(session: gr.State) -> TabView:
+    with gr.Tab("People", id="people") as tab:
         gr.Markdown(
             "Who is in your photos. Name people, say which one is you, merge two that are the same person, "
             "and move a face that landed on the wrong person. Your choices stay when faces are grouped again."
@@ -209,4 +210,4 @@ def build(session: gr.State) -> tuple[Any, list[Any]]:
         hide.click(_action(hide_action), inputs=base, outputs=with_status)
         merge.click(_action(merge_action), inputs=[*base, merge_into], outputs=with_status)
         move.click(_action(move_action), inputs=[*base, picked_face, move_to], outputs=with_status)
-    return _refresh, outputs
+    return TabView(tab, _refresh, outputs, [show_hidden, chosen])

@@ -13,6 +13,7 @@ from photogen.library.library import Library
 from photogen.library.privacy import privacy_report
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
+from photogen.ui.views import TabView
 
 
 def grant_choices(library: Library) -> tuple[list[str], list[str], list[str]]:
@@ -45,8 +46,8 @@ def _short(detail: str) -> str:
     return ", ".join(f"{k}={v}" for k, v in data.items())
 
 
-def build(session: gr.State) -> tuple[Any, list[Any]]:
-    with gr.Tab("Privacy"):
+def build(session: gr.State) -> TabView:
+    with gr.Tab("Privacy", id="privacy") as tab:
         gr.Markdown(
             "Everything photogen stores is encrypted on this computer: the catalog with SQLCipher, thumbnails "
             "and copies with AES-256-GCM. Revoking an album deletes everything made from its photos."
@@ -117,4 +118,4 @@ def build(session: gr.State) -> tuple[Any, list[Any]]:
         allow_btn.click(_allow, inputs=[session, closed], outputs=outputs)
         revoke_source_btn.click(_revoke_source, inputs=[session, sources], outputs=outputs)
         wipe_btn.click(_wipe, inputs=[session, confirm], outputs=outputs)
-    return readable_errors(_all), outputs
+    return TabView(tab, readable_errors(_all), outputs)

@@ -1,0 +1,61 @@
+"""Every tab follows the library with no reload: each tab refreshes when selected, Create forgets what a revoke removed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from photogen.create.studio import Studio
+from photogen.library.consent import add_folder_source, revoke_album
+from photogen.library.indexer import index_library
+from photogen.ui import create_tab
+from photogen.ui.app import build_app
+from photogen.ui.session import SessionFactory, UISession
+from tests.conftest import write_photo
+
+
+def test_every_tab_refreshes_its_views_when_selected(library, settings) -> None:
+    demo = build_app(SessionFactory(settings, library))
+    config = demo.get_config_file()
+    tabs = {c["id"]: c["props"]["label"] for c in config["components"] if c["type"] == "tabitem"}
+    assert set(tabs.values()) >= {"Create", "Connect", "Library", "People", "Privacy"}
+    refreshed = {tabs[t[0]] for d in config["dependencies"] for t in d["targets"] if t[1] == "select" and t[0] in tabs and d["outputs"]}
+    assert refreshed == set(tabs.values())
+    create_select = next(d for d in config["dependencies"] if any(t[1] == "select" and tabs.get(t[0]) == "Create" for t in d["targets"]))
+    labels = {c["id"]: c["props"].get("label") for c in config["components"]}
+    assert {"People", "Start from photos", "Style", "Results"} <= {labels[o] for o in create_select["outputs"]}
+
+
+def _create_view(settings) -> create_tab.TabView:
+    with gr.Blocks():
+        session = gr.State()
+        return create_tab.build(session, Studio(settings))
+
+
+def test_create_shows_new_photos_and_forgets_revoked_results(library, settings, tmp_path: Path) -> None:
+    view = _create_view(settings)
+    session = UISession(library)
+    banner, first_steps, *_ = view.refresh(session, [], [], "watercolor", False, None)
+    assert first_steps["visible"] is True  # an empty library: Create says to connect photos first
+    assert "photogen models download lcm-dreamshaper-v7" in banner and "GB to download" in banner
+
+    write_photo(tmp_path / "p" / "Family" / "a.jpg", seed=1)
+    add_folder_source(library, tmp_path / "p", ["Family"])
+    index_library(library)
+    (photo_id,) = [v for _, v in create_tab.photo_choices(library)]
+    creation = library.catalog.execute(
+        "INSERT INTO creations (created_at, kind) VALUES ('2026-01-01', 'instant')"
+    ).lastrowid
+    library.catalog.execute("INSERT INTO creation_sources (creation_id, photo_id) VALUES (?, ?)", (creation, photo_id))
+    previous = {"creation_id": creation}
+
+    out = dict(zip(["banner", "first", "chips", "people", "photos", "style", "ideas", "gallery", "sources", "files", "last"], view.refresh(session, [], [photo_id], "watercolor", False, previous), strict=True))
+    assert out["first"]["visible"] is False
+    assert [v for _, v in out["photos"]["choices"]] == [photo_id] and out["photos"]["value"] == [photo_id]
+    assert out["gallery"] == gr.skip()  # the result is still there: it stays
+
+    revoke_album(library, "p/Family")
+    out = dict(zip(["banner", "first", "chips", "people", "photos", "style", "ideas", "gallery", "sources", "files", "last"], view.refresh(session, [], [photo_id], "watercolor", False, previous), strict=True))
+    assert out["photos"]["choices"] == [] and out["photos"]["value"] == []
+    assert out["gallery"] == [] and out["sources"] == "" and out["files"] is None and out["last"] is None
