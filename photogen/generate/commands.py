@@ -125,11 +125,15 @@ def model_info(model_id: str, settings: Settings) -> ModelStatus:
     return _status(installed_model(model_id, settings).spec, settings)
 
 
-def download(model_id: str, settings: Settings, accept_license: bool | LicensePrompt = False,
-             progress: ByteProgress | None = None, endpoint: str | None = None) -> InstalledModel:  # fmt: skip
-    """`photogen models download ID [--accept-license]`: a bool is the CLI flag, a callable asks the user."""
+def download(model: str | ModelSpec, settings: Settings, accept_license: bool | LicensePrompt = False,
+             progress: ByteProgress | None = None, endpoint: str | None = None, token: str | None = None,
+             cancel: threading.Event | None = None) -> InstalledModel:  # fmt: skip
+    """`photogen models download ID [--accept-license]`: a bool is the CLI flag, a callable asks the user.
+
+    Resumable: a stopped or cancelled download continues where it stopped the next time.
+    """
     prompt: LicensePrompt | None = (lambda spec: True) if accept_license is True else (accept_license or None)  # noqa: E731
-    return download_model(model_id, settings, prompt, progress, endpoint)
+    return download_model(model, settings, prompt, progress, endpoint, token, cancel)
 
 
 def import_weights(path: str | Path, settings: Settings, name: str | None = None) -> InstalledModel:

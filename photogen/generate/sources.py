@@ -12,6 +12,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -20,6 +21,7 @@ from typing import Any
 
 from photogen.errors import PhotogenError
 from photogen.generate.catalog import ModelSpec, get_model_spec, imported_spec
+from photogen.generate.download import ByteProgress, fetch_snapshot, snapshot_dir
 from photogen.generate.manifest import SourceInfo, fingerprint_folder, sha256_file
 from photogen.generate.tiny import is_test_model
 from photogen.settings import Settings
@@ -27,8 +29,6 @@ from photogen.settings import Settings
 logger = logging.getLogger(__name__)
 
 SOURCE_RECORD = "photogen_source.json"
-# (bytes done, bytes total, what) -> None; total is 0 when unknown
-ByteProgress = Callable[[int, int, str], None]
 # shown the spec (license name, url, summary); returns True when the user accepts
 LicensePrompt = Callable[[ModelSpec], bool]
 
@@ -123,6 +123,12 @@ def installed_model(model_id: str, settings: Settings) -> InstalledModel:
         raise PhotogenError(
             f"Model '{model_id}' was installed from {source_dir}, which is gone. Import or download it again."
         )
+    missing = [c for c in _REQUIRED_COMPONENTS if not (source_dir / c).is_dir()]
+    if missing:
+        raise PhotogenError(
+            f"Model '{model_id}' in {source_dir} lacks {', '.join(missing)}: part of its folder was deleted. "
+            "Download it again (only what is missing is fetched) or import it again."
+        )
     try:
         spec = get_model_spec(model_id)
     except PhotogenError:
@@ -138,80 +144,43 @@ def list_installed(settings: Settings) -> list[str]:
 # ----------------------------------------------------------------------------------------- download
 
 
-def _tqdm_forwarding(progress: ByteProgress | None, what: str) -> type:
-    """A tqdm class that also reports to `progress`, for huggingface_hub's tqdm_class hook."""
-    from tqdm.auto import tqdm
+def download_model(model: str | ModelSpec, settings: Settings, accept_license: LicensePrompt | None = None,
+                   progress: ByteProgress | None = None, endpoint: str | None = None, token: str | None = None,
+                   cancel: threading.Event | None = None) -> InstalledModel:  # fmt: skip
+    """Download a catalog model (and its LoRA) after its license was accepted; returns the installed model.
 
-    class _Forwarding(tqdm):  # type: ignore[misc]
-        def update(self, n: float | None = 1) -> bool | None:
-            out = super().update(n)
-            if progress is not None:
-                progress(int(self.n), int(self.total or 0), what)
-            return out
-
-    return _Forwarding
-
-
-def _snapshot(repo: str, revision: str, cache_dir: Path, allow_patterns: list[str] | None, endpoint: str | None,
-              progress: ByteProgress | None) -> Path:  # fmt: skip
-    import huggingface_hub
-    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
-
-    try:
-        # snapshot_download resumes partial files left by an interrupted run from the same cache_dir
-        path = huggingface_hub.snapshot_download(
-            repo_id=repo,
-            revision=revision,
-            cache_dir=cache_dir,
-            allow_patterns=allow_patterns,
-            endpoint=endpoint,
-            tqdm_class=_tqdm_forwarding(progress, repo),
-        )
-    except GatedRepoError as e:
-        raise PhotogenError(
-            f"{repo} asks you to accept its terms on huggingface.co first, then log in with `hf auth login`. ({e})"
-        ) from e
-    except RepositoryNotFoundError as e:
-        raise PhotogenError(
-            f"The hub has no model {repo}@{revision}; check the name, or import the weights you have."
-        ) from e
-    except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ConnectionError) as e:
-        raise PhotogenError(
-            f"Could not download {repo} from the Hugging Face hub: it cannot be reached ({type(e).__name__}). "
-            "Check the internet connection and run the same download again (it resumes where it stopped), "
-            "or import weights you already have with `photogen models import PATH`."
-        ) from e
-    return Path(path)
-
-
-def download_model(model_id: str, settings: Settings, accept_license: LicensePrompt | None = None,
-                   progress: ByteProgress | None = None, endpoint: str | None = None) -> InstalledModel:  # fmt: skip
-    """Download a catalog model (and its LoRA) after its license was accepted; returns the installed model."""
-    spec = get_model_spec(model_id)
+    Resumable and checked (see photogen.generate.download): the model is recorded as installed only once
+    every file is whole and matches the hub's hashes.
+    """
+    spec = get_model_spec(model) if isinstance(model, str) else model
     if spec.hf_repo is None:
-        raise PhotogenError(f"'{model_id}' is not downloadable: build it with `photogen models create-tiny DIR`.")
+        raise PhotogenError(f"'{spec.id}' is not downloadable: build it with `photogen models create-tiny DIR`.")
     ensure_license(spec, settings, accept_license)
-    cache = models_home(settings) / model_id / "hub-cache"
-    base_dir = _snapshot(spec.hf_repo, spec.revision or "main", cache, list(spec.allow_patterns), endpoint, progress)
-    lora_revision = None
+    root = downloads_dir(spec.id, settings)
+    kwargs: dict[str, Any] = {"endpoint": endpoint, "token": token, "progress": progress, "cancel": cancel}
+    base_dir, _ = fetch_snapshot(spec.hf_repo, spec.revision or "main", root, list(spec.allow_patterns), **kwargs)
+    lora_commit = None
     if spec.lora_repo:
-        lora_dir = _snapshot(
-            spec.lora_repo, spec.lora_revision or "main", cache, ["*.safetensors", "*.json"], endpoint, progress
-        )
-        lora_revision = lora_dir.name
+        lora_patterns = ["*.safetensors", "*.json"]
+        lora_dir, _ = fetch_snapshot(spec.lora_repo, spec.lora_revision or "main", root, lora_patterns, **kwargs)
+        lora_commit = lora_dir.name
     # snapshot folders are named by the commit they hold: record that, not the branch name
     source = SourceInfo(
-        kind="hub", repo=spec.hf_repo, revision=base_dir.name, lora_repo=spec.lora_repo, lora_revision=lora_revision
+        kind="hub", repo=spec.hf_repo, revision=base_dir.name, lora_repo=spec.lora_repo, lora_revision=lora_commit
     )
-    return _write_record(model_id, base_dir, source, spec.base, settings)
+    return _write_record(spec.id, base_dir, source, spec.base, settings)
+
+
+def downloads_dir(model_id: str, settings: Settings) -> Path:
+    """Where a model's hub downloads live: `<repo>/<commit>/` when complete, `<commit>.partial/` before."""
+    return models_home(settings) / model_id / "downloads"
 
 
 def lora_weights_dir(installed: InstalledModel, settings: Settings) -> Path:
     """The downloaded snapshot of an LCM-LoRA model's LoRA."""
     spec = installed.spec
     assert spec.lora_repo and installed.source.lora_revision
-    repo_dir = "models--" + spec.lora_repo.replace("/", "--")
-    return models_home(settings) / spec.id / "hub-cache" / repo_dir / "snapshots" / installed.source.lora_revision
+    return snapshot_dir(downloads_dir(spec.id, settings), spec.lora_repo, installed.source.lora_revision)
 
 
 # ----------------------------------------------------------------------------------------- import
