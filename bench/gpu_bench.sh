@@ -3,7 +3,7 @@
 #
 # Same UNet (SD 1.5 config, random weights) and same export as bench/unet_bench.py; the ONNX graph is
 # converted to fp16 the way `photogen models export --precision fp16` does. Needs torch with CUDA and
-# onnxruntime-gpu (the project's [gpu] extra) and nvidia-smi; the machine needs no network. Finishes
+# onnxruntime-gpu in place of onnxruntime (`make run GPU=1`) and nvidia-smi; the machine needs no network. Finishes
 # in well under 10 minutes on an A100/H100 class GPU (most of it is the export, on the CPU).
 #
 #   bash bench/gpu_bench.sh [--reps 20]

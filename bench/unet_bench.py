@@ -155,7 +155,7 @@ def phase_ort_cuda(model: Path, reps: int) -> dict[str, float]:
 
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         raise SystemExit(
-            "onnxruntime has no CUDAExecutionProvider: pip install onnxruntime-gpu (the project's [gpu] extra)"
+            "onnxruntime has no CUDAExecutionProvider: install onnxruntime-gpu in place of onnxruntime (`make run GPU=1`)"
         )
     before = _gpu_used_mb()
     session = ort.InferenceSession(

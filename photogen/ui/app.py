@@ -22,6 +22,12 @@ from photogen.ui.session import SessionFactory, close_session
 log = logging.getLogger(__name__)
 
 SHARE_USER = "photogen"
+# what a Space visitor can do before anyone adds a model, and how the Space's owner adds one
+SPACE_MODELS_NOTE = (
+    "Without a model you can already make **instant styles** (watercolor, sketch, cartoon, oil) and cards "
+    "from your uploads. AI restyles and new scenes need a diffusion model: the Space's owner adds one in the "
+    "**Models** tab, which downloads and exports it on the Space's own hardware."
+)
 
 
 def build_app(factory: SessionFactory, studio: Studio | None = None) -> gr.Blocks:
@@ -33,6 +39,7 @@ def build_app(factory: SessionFactory, studio: Studio | None = None) -> gr.Block
         gr.Markdown("# photogen\nYour photos, your people, made into new pictures on this computer. Nothing leaves it.")
         if factory.space_mode:
             gr.Markdown("*This is a private session: your uploads live in memory, encrypted, and vanish when you leave.*")
+            gr.Markdown(SPACE_MODELS_NOTE)
         # one session per browser tab; in a Space, closing it deletes the visitor's data
         # (a time-to-live counts from page load, so it would end a session in use: none locally; a day in a Space)
         session = gr.State(delete_callback=close_session, time_to_live=24 * 3600 if factory.space_mode else None)
