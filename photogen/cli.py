@@ -705,6 +705,18 @@ def privacy_delete_all(yes: Annotated[bool, typer.Option("--yes", help="Do not a
     typer.echo(f"Deleted {removed:,} bytes from {s.home}. Your original photos were not touched.")
 
 
+# ---- doctor -----------------------------------------------------------------------------------
+
+
+@app.command("doctor")
+def doctor(as_json: JsonOpt = False) -> None:
+    """What this install runs on: Python, ONNX Runtime and its providers, the GPU, models and exports."""
+    from photogen.doctor import diagnose, report_lines
+
+    report = diagnose(settings())
+    emit(report.model_dump(mode="json"), as_json, report_lines(report))
+
+
 # ---- serve ------------------------------------------------------------------------------------
 
 
