@@ -2,9 +2,11 @@
 
 Three signals, strongest first:
 
-1. C2PA content credentials (`c2pa-python`), signed on the device with a locally issued certificate.
-   A local certificate is not on any public trust list, so validators report the signature as
-   valid but the signer as untrusted: the claim is tamper-evident, not endorsed.
+1. C2PA content credentials (`c2pa-python`, a dependency), signed on the device with a locally
+   issued certificate, embedded in PNG, JPEG and PDF alike (`C2PA_FORMATS`). A local certificate is
+   not on any public trust list, so validators report the signature as valid but the signer as
+   untrusted: the claim is tamper-evident, not endorsed. A signature that fails is never silent: the
+   saved output says why (`SavedOutput.c2pa_error`), and the studio shows it and records it.
 2. XMP metadata with IPTC `DigitalSourceType` (`trainedAlgorithmicMedia` for AI images,
    `compositeWithTrainedAlgorithmicMedia` for real photos laid on an AI background,
    `algorithmicallyEnhanced` for instant filters), embedded as PNG iTXt `XML:com.adobe.xmp`, JPEG APP1
@@ -179,6 +181,9 @@ def parse_xmp(packet: bytes | str) -> dict[str, str]:
 
 # --- C2PA --------------------------------------------------------------------------------------
 
+# what each output format carries (README's "Honest outputs" and `photogen verify` say the same)
+C2PA_FORMATS: dict[str, str] = {"png": "image/png", "jpeg": "image/jpeg", "pdf": "application/pdf"}
+
 
 def c2pa_available() -> bool:
     try:
@@ -294,6 +299,7 @@ class SavedOutput:
     claim: CreationClaim
     c2pa_signed: bool
     watermarked: bool
+    c2pa_error: str | None = None  # why the file carries no content credentials, when it carries none
 
 
 def _format_of(path: Path, fmt: OutputFormat | None) -> OutputFormat:
@@ -320,11 +326,13 @@ def save_output(
     jpeg_quality: int = 92,
     watermark: bool = True,
 ) -> SavedOutput:
-    """Write `image` with provenance: clean pixels, the watermark, XMP, and C2PA when available.
+    """Write `image` with provenance: clean pixels, the watermark, XMP, and C2PA content credentials.
 
-    `signer` None signs with an ephemeral local signer when c2pa-python is installed; pass
-    `LocalSigner.load_or_create(settings.home / "signing")` to keep one signer per installation.
-    PDFs need `print_spec` (the page geometry) and carry XMP and the watermark, not C2PA.
+    `signer` None signs with an ephemeral local signer; pass the library's signer to keep one per
+    installation. PDFs need `print_spec` (the page geometry); they carry all three signals too (the
+    watermark in the page image, XMP in the document metadata, C2PA embedded in the PDF).
+    A failed signature does not lose the file (XMP and the watermark still mark it): the result's
+    `c2pa_error` says why, for the caller to show and record.
     """
     # 1. Check inputs
     out_format = _format_of(path, fmt)
@@ -346,34 +354,39 @@ def save_output(
         pixels.save(buffer, "PNG", pnginfo=info, dpi=dpi)
     elif out_format == "jpeg":
         pixels.save(buffer, "JPEG", quality=jpeg_quality, xmp=xmp, dpi=dpi, subsampling=0 if jpeg_quality >= 90 else 2)
+    else:
+        assert print_spec is not None
+        path.parent.mkdir(parents=True, exist_ok=True)  # the page is laid out beside where it ends up
+        with tempfile.TemporaryDirectory(prefix=".photogen-pdf-", dir=path.parent) as work:
+            page = Path(work) / "page.pdf"
+            write_print_pdf(pixels, page, print_spec, title=output_filename(claim, "pdf"), xmp=xmp)
+            buffer.write(page.read_bytes())
     data = buffer.getvalue()
 
-    # 4. Content credentials
-    signed = False
-    if out_format != "pdf" and c2pa_available():
+    # 4. Content credentials: a failure is reported, never swallowed
+    signed, error = False, None
+    if not c2pa_available():
+        error = "c2pa-python is not installed"
+    else:
         try:
-            data = (signer or LocalSigner.load_or_create()).sign(data, f"image/{out_format}", claim, path.name)
+            data = (signer or LocalSigner.load_or_create()).sign(data, C2PA_FORMATS[out_format], claim, path.name)
             signed = True
-        except Exception as exc:  # noqa: BLE001 - C2PA is best effort; XMP and the watermark still mark the file
-            logger.warning("C2PA signing failed (%s); the file keeps its XMP and watermark", exc)
-    elif out_format != "pdf":
-        logger.info("c2pa-python is not installed; writing XMP and the watermark only")
+        except Exception as exc:  # noqa: BLE001 - reported to the caller; XMP and the watermark still mark the file
+            error = f"{type(exc).__name__}: {exc}"[:300]
+    if error:
+        logger.warning("%s has no content credentials (C2PA signing failed: %s); it keeps its XMP and watermark", path.name, error)
 
     # 5. Write atomically so a crash never leaves half a file under the final name
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".photogen-", suffix=path.suffix)
     os.close(fd)
     try:
-        if out_format == "pdf":
-            assert print_spec is not None
-            write_print_pdf(pixels, Path(tmp), print_spec, title=output_filename(claim, "pdf"), xmp=xmp)
-        else:
-            Path(tmp).write_bytes(data)
+        Path(tmp).write_bytes(data)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    return SavedOutput(path, out_format, claim, signed, watermark)
+    return SavedOutput(path, out_format, claim, signed, watermark, error)
 
 
 # --- verifying ---------------------------------------------------------------------------------
@@ -454,6 +467,16 @@ def _pdf_parts(data: bytes) -> tuple[bytes | None, bytes | None]:
     return (xmp.group(0) if xmp else None), jpeg
 
 
+def _take_c2pa_claim(claim: dict[str, Any] | None, result: VerificationResult) -> None:
+    if claim is not None and (claim.get("kind") or claim.get("creation_id")):
+        result.signals.append("C2PA content credentials" + ("" if result.c2pa_valid else " (failed validation)"))
+        result.kind = claim.get("kind")
+        result.creation_id = claim.get("creation_id")
+        result.model, result.style, result.template = claim.get("model"), claim.get("style"), claim.get("template")
+    if claim:
+        result.digital_source_type = claim.get("digital_source_type")
+
+
 def verify_file(path: Path) -> VerificationResult:
     """Read a file's provenance: C2PA, XMP and the watermark. A plain photo gives made_by_photogen False."""
     path = Path(path)
@@ -465,6 +488,8 @@ def verify_file(path: Path) -> VerificationResult:
     xmp: bytes | str | None = None
     image: Image.Image | None = None
     if data.startswith(b"%PDF"):
+        claim = _read_c2pa(data, "application/pdf", result)
+        _take_c2pa_claim(claim, result)
         xmp, jpeg = _pdf_parts(data)
         if jpeg:
             try:
@@ -481,14 +506,7 @@ def verify_file(path: Path) -> VerificationResult:
         xmp = image.info.get("XML:com.adobe.xmp") or image.info.get("xmp")
         mime = Image.MIME.get(image.format or "", "")
         if mime:
-            claim = _read_c2pa(data, mime, result)
-            if claim is not None and (claim.get("kind") or claim.get("creation_id")):
-                result.signals.append("C2PA content credentials" + ("" if result.c2pa_valid else " (failed validation)"))
-                result.kind = claim.get("kind")
-                result.creation_id = claim.get("creation_id")
-                result.model, result.style, result.template = claim.get("model"), claim.get("style"), claim.get("template")
-            if claim:
-                result.digital_source_type = claim.get("digital_source_type")
+            _take_c2pa_claim(_read_c2pa(data, mime, result), result)
 
     # XMP: fills what C2PA did not say
     if xmp:

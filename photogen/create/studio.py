@@ -167,7 +167,6 @@ class Studio:
         self._lock = threading.Lock()
         self._analyzer: Any = None
         self._engine: Any = None
-        self._signers: dict[str, LocalSigner] = {}
 
     # ---- heavy parts, built lazily -----------------------------------------------------------
 
@@ -188,13 +187,15 @@ class Studio:
             return self._engine
 
     def signer(self, library: Library) -> LocalSigner:
-        """One C2PA signer per data directory, its key kept encrypted in the library like everything else."""
-        key = str(library.home)
+        """One C2PA signer per data directory, its key kept encrypted in the library like everything else.
+
+        Held by the opened library (`library.cache`), not by the studio: the studio is shared by every
+        session, and a Space visitor's key must leave with their session."""
         with self._lock:
-            return self._signer_locked(library, key)
+            return self._signer_locked(library, "c2pa-signer")
 
     def _signer_locked(self, library: Library, key: str) -> LocalSigner:
-        if key not in self._signers:
+        if key not in library.cache:
             name = "signing:c2pa"
             try:
                 stored = json.loads(library.get_blob(name))
@@ -203,8 +204,8 @@ class Studio:
                 signer = LocalSigner.load_or_create(None)
                 payload = json.dumps({"chain": signer.chain_pem.decode(), "key": signer.key_pem.decode()}).encode()
                 library.put_blob(name, payload, "signing")
-            self._signers[key] = signer
-        return self._signers[key]
+            library.cache[key] = signer
+        return library.cache[key]
 
     # ---- the one entry point ---------------------------------------------------------------------
 
@@ -307,6 +308,14 @@ class Studio:
                     spec = CARD_5X7
                 saved = save_output(v.image, path, claim, fmt=fmt, signer=signer, print_spec=spec)
                 v.files.append(saved.path)
+                if saved.c2pa_error:  # shown with the variant and kept in the audit log, never silent
+                    v.notes.append(f"{path.suffix[1:].upper()} has no content credentials (C2PA signing failed: {saved.c2pa_error}); XMP and the watermark still mark it")
+                    with library.catalog.tx():
+                        library.catalog.execute(
+                            "UPDATE creations SET params = json_set(params, '$.c2pa_failed', json(?)) WHERE id = ?",
+                            (json.dumps({"file": path.name, "error": saved.c2pa_error}), creation_id),
+                        )
+                        library.catalog.audit("creation.c2pa-failed", str(creation_id), file=path.name, error=saved.c2pa_error)
         say(1.0, "Done")
         return Creation(
             id=creation_id,

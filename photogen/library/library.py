@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from photogen.errors import PhotogenError
 from photogen.library import keys
@@ -19,6 +20,9 @@ class Library:
     keys: keys.DataKeys
     catalog: Catalog
     blobs: BlobStore
+    # objects that live exactly as long as this opened library (e.g. its C2PA signer), never in a
+    # module-level cache: a Space visitor's keys leave with their session; emptied on wipe and close
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def home(self) -> Path:
@@ -64,11 +68,13 @@ class Library:
             for table in ("creation_sources", "creations", "faces", "people", "photo_names", "photo_files", "skipped", "blobs", "photos", "tokens", "grants", "albums", "sources", "audit_log"):
                 cat.execute(f"DELETE FROM {table}")
             cat.audit("delete-all", None)
+        self.cache.clear()
         self.collect_garbage()
         cat.checkpoint()
         cat.execute("VACUUM")
 
     def close(self) -> None:
+        self.cache.clear()
         self.catalog.close()
 
     def __enter__(self) -> Library:

@@ -10,10 +10,10 @@ from PIL import Image
 from photogen.create.instant import apply_instant_style
 from photogen.create.layout import CARD_5X7
 from photogen.create.provenance import (
+    C2PA_FORMATS,
     CreationClaim,
     LocalSigner,
     build_xmp,
-    c2pa_available,
     output_filename,
     parse_xmp,
     save_output,
@@ -49,9 +49,9 @@ def test_saved_output_verifies_and_survives_resave_and_resize(tmp_path: Path, si
     assert result.digital_source_type == TRAINED
     assert result.creation_id == claim.creation_id and result.model == "tiny-sd"
     assert result.watermark_found and result.watermark_matches_creation
-    if c2pa_available():
-        assert saved.c2pa_signed and result.c2pa_present and result.c2pa_valid
-        assert "C2PA content credentials" in result.signals
+    # c2pa-python is a dependency: content credentials are always there, never behind a check
+    assert saved.c2pa_signed and saved.c2pa_error is None and result.c2pa_present and result.c2pa_valid
+    assert "C2PA content credentials" in result.signals
 
     # what a messenger app does: decode, halve, re-encode at quality 85 (all metadata gone)
     image = Image.open(saved.path).convert("RGB")
@@ -78,6 +78,29 @@ def test_print_pdf_verifies(tmp_path: Path) -> None:
     saved = save_output(card, tmp_path / "card.pdf", claim, print_spec=CARD_5X7)
     result = verify_file(saved.path)
     assert result.made_by_photogen and result.watermark_found and result.creation_id == claim.creation_id
+    # PDFs carry content credentials too (c2pa-python signs application/pdf)
+    assert saved.c2pa_signed and result.c2pa_present and result.c2pa_valid
+    assert result.signals == ["C2PA content credentials", "XMP metadata", "invisible watermark"]
+    assert list(tmp_path.iterdir()) == [saved.path], "no temporary page is left beside it"
+
+
+def test_every_output_format_carries_every_signal() -> None:
+    """What README and `verify` promise: PNG, JPEG and PDF each carry C2PA, XMP and the watermark."""
+    import c2pa
+
+    supported = set(c2pa.Builder.get_supported_mime_types())
+    assert set(C2PA_FORMATS.values()) <= supported
+
+
+def test_a_failed_signature_is_reported_not_swallowed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    broken = LocalSigner(b"not a certificate", b"not a key")
+    claim = CreationClaim("ai-generated")
+    with caplog.at_level("WARNING"):
+        saved = save_output(synthetic_photo((300, 300)), tmp_path / "out.png", claim, signer=broken)
+    assert not saved.c2pa_signed and saved.c2pa_error
+    assert "no content credentials" in caplog.text
+    result = verify_file(saved.path)
+    assert not result.c2pa_present and result.made_by_photogen and result.watermark_found
 
 
 def test_plain_photo_says_no(tmp_path: Path) -> None:

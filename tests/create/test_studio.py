@@ -152,3 +152,31 @@ def test_text_with_a_person_scores_likeness_and_records_references(lib: Library,
 def test_user_errors_are_clear(lib: Library, studio: Studio, tmp_path: Path, request_: CreateRequest, message: str) -> None:
     with pytest.raises(PhotogenError, match=message):
         studio.create(lib, request_, tmp_path)
+
+
+def test_a_failed_signature_is_shown_and_recorded_on_the_creation(lib: Library, studio: Studio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from photogen.create.provenance import LocalSigner
+
+    monkeypatch.setitem(lib.cache, "c2pa-signer", LocalSigner(b"not a certificate", b"not a key"))
+    pid = photo_id(lib, "portrait-2.jpg")  # paris.jpg's album is revoked by an earlier test
+    creation = studio.create(lib, CreateRequest(mode="instant", photo_ids=[pid], style="watercolor"), tmp_path)
+    (variant,) = creation.variants
+    assert any("no content credentials (C2PA signing failed" in n for n in variant.notes), variant.notes
+    assert not verify_file(variant.files[0]).c2pa_present
+    params = json.loads(lib.catalog.one("SELECT params FROM creations WHERE id = ?", (creation.id,))["params"])
+    assert params["c2pa_failed"]["file"] == variant.files[0].name and params["c2pa_failed"]["error"]
+    assert lib.catalog.scalar("SELECT count(*) FROM audit_log WHERE action = 'creation.c2pa-failed' AND target = ?", (str(creation.id),)) == 1
+
+
+def test_the_signer_lives_with_the_library_not_the_studio(studio_home: tuple[Settings, Path], studio: Studio) -> None:
+    import gc
+    import weakref
+
+    with open_library(studio_home[0]) as library:
+        signer = studio.signer(library)
+        assert studio.signer(library) is signer and library.cache["c2pa-signer"] is signer
+        gone = weakref.ref(signer)
+        del signer
+    gc.collect()
+    assert gone() is None, "something outside the library still holds its signing key"
+    assert not any(isinstance(v, dict) and v for k, v in vars(studio).items() if "sign" in k)
