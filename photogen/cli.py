@@ -356,13 +356,36 @@ def people_me(person_id: int) -> None:
 
 
 @people_app.command("merge")
-def people_merge(person_id: int, into_id: int) -> None:
-    """Merge a person into another: one person, the faces of both."""
-    from photogen.faces.people import merge_people
+def people_merge(
+    person_id: int,
+    into_id: int,
+    conflicts: Annotated[
+        str | None,
+        typer.Option("--conflicts", help="Faces in photos where the other person already is: 'keep' (they stay a person of their own) or 'nobody'."),
+    ] = None,
+) -> None:
+    """Merge a person into another: one person, the faces of both. Says first what happens to faces that conflict."""
+    from photogen.faces.people import get_person, merge_people, plan_merge
 
     with library() as lib:
-        merge_people(lib, person_id, into_id)
-    typer.echo(f"Merged person {person_id} into {into_id}.")
+        plan = plan_merge(lib, person_id, into_id)
+        if plan.conflicts and conflicts is None:
+            labels = (get_person(lib, person_id).label, get_person(lib, into_id).label)
+            typer.echo(plan.describe(*labels))
+            typer.echo(f"Nothing merged yet. Run again with --conflicts keep or --conflicts nobody, e.g. `photogen people merge {person_id} {into_id} --conflicts keep`.")
+            raise typer.Exit(2)
+        done = merge_people(lib, person_id, into_id, conflicts=conflicts or "keep")  # type: ignore[arg-type]
+    kept = f"; {len(done.conflicts)} conflicting face(s) {'stay on person ' + str(person_id) if (conflicts or 'keep') == 'keep' else 'are on no one'}" if done.conflicts else ""
+    typer.echo(f"Merged person {person_id} into {into_id}: {len(done.moving)} face(s) moved{kept}. `photogen people undo` undoes it.")
+
+
+@people_app.command("undo")
+def people_undo() -> None:
+    """Undo the latest merge or face move."""
+    from photogen.faces.people import undo_last
+
+    with library() as lib:
+        typer.echo(undo_last(lib))
 
 
 @people_app.command("hide")
@@ -736,17 +759,22 @@ def main() -> None:
     import click
 
     try:
-        rc = app(standalone_mode=False)
+        rc = app(standalone_mode=False, prog_name="photogen")
     except PhotogenError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except (KeyboardInterrupt, click.Abort):
+    except (KeyboardInterrupt, click.Abort, typer.Abort):
         typer.echo("interrupted; everything done so far is saved.", err=True)
         sys.exit(130)
-    except click.ClickException as exc:  # usage errors carry their own message and exit code
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except (click.ClickException, typer.TyperException) as exc:
+        # usage errors (typer ships its own click: its exceptions derive from TyperException) print the
+        # usage, the error and click's "Did you mean ...?" for the closest command or option
+        show = getattr(exc, "show", None)
+        if show is None:
+            raise
+        show()
+        sys.exit(getattr(exc, "exit_code", 2))
+    except (click.exceptions.Exit, typer.Exit) as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - a bug must still not greet the user with a traceback
         logging.getLogger("photogen").debug("unexpected error", exc_info=True)

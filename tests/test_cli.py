@@ -125,3 +125,18 @@ def test_index_killed_mid_run_resumes_without_duplicates_or_losses(env: dict[str
         assert cat.scalar("SELECT count(*) FROM photo_files") == count
         assert cat.scalar("SELECT count(*) FROM blobs") == count
         assert len(lib.blobs.all_paths()) == count  # no orphan from the killed run
+
+
+@pytest.mark.parametrize(
+    ("args", "usage", "hint"),
+    [
+        (["peple", "list"], "Usage: photogen [OPTIONS] COMMAND", "Did you mean 'people'?"),
+        (["people", "list", "--jsn"], "Usage: photogen people list [OPTIONS]", "--json"),
+        (["people", "merg", "1", "2"], "Usage: photogen people [OPTIONS] COMMAND", "Did you mean 'merge'"),
+    ],
+)
+def test_a_wrong_command_or_option_prints_usage_and_the_closest_one(env: dict[str, str], args: list[str], usage: str, hint: str) -> None:
+    proc = run(env, *args, ok=False)
+    assert proc.returncode == 2
+    assert usage in proc.stderr and hint in proc.stderr
+    assert "unexpected" not in proc.stderr and "report it" not in proc.stderr and "Traceback" not in proc.stderr

@@ -182,7 +182,12 @@ def _name_key(name: str) -> str:
 
 def _match_mentions(text: str, people: Sequence[KnownPerson]) -> tuple[list[PersonMention], list[tuple[int, int]]]:
     """@-mentions, greedy over multi-word names ("@Anna Maria" before "@Anna")."""
-    by_full = {_name_key(p.name): p for p in people if p.name.strip()}
+    by_full: dict[str, KnownPerson] = {}
+    same_name: dict[str, list[KnownPerson]] = {}
+    for p in people:
+        if p.name.strip():
+            by_full.setdefault(_name_key(p.name), p)
+            same_name.setdefault(_name_key(p.name), []).append(p)
     first_names: dict[str, list[KnownPerson]] = {}
     for p in people:
         if p.name.strip():
@@ -222,6 +227,13 @@ def _match_mentions(text: str, people: Sequence[KnownPerson]) -> tuple[list[Pers
                     raise PhotogenError(f"@{token} could be {', '.join(close)}: write the full name, e.g. @{close[0].replace(' ', '_')}.")
                 hint = f" Did you mean {', '.join('@' + c for c in close)}?" if close else ""
                 raise PhotogenError(f"No one called {token!r} is in your people.{hint} Name them in People first, or check the spelling.")
+        if person is not None and len(same_name.get(_name_key(person.name), [])) > 1:
+            # names are unique now; a library named before that may still hold two: ask, never guess
+            ids = " and ".join(f"person {p.id}" for p in same_name[_name_key(person.name)])
+            raise PhotogenError(
+                f"@{consumed} could be {ids}: both are named {person.name!r}. Rename one in People "
+                "(or `photogen people name ID NAME`), then mention the one you mean."
+            )
         # consumed words were matched on a whitespace-split copy; find their end in the original text
         end = match.start(1)
         for word in consumed.split():

@@ -533,8 +533,8 @@ def choose_mode(*, has_photo: bool, prompt: str, style: str | None, ai_available
         return "background" if prompt.strip() else "restyle"
     if not ai_available:
         raise PhotogenError(
-            "Making a new scene needs a diffusion model. Choose a photo for an instant style, or download a model "
-            "(Advanced → Models, or `photogen models download lcm-dreamshaper-v7`)."
+            "Making a new scene needs a diffusion model. Choose a photo under 'Start from photos' for an instant "
+            "style, or install a model: `photogen models download lcm-dreamshaper-v7` (or `photogen models import PATH`)."
         )
     return "text"
 
@@ -546,9 +546,12 @@ def _find_person(known: Sequence[KnownPerson], name: str) -> KnownPerson:
             if person.is_me:
                 return person
         raise PhotogenError("No one is marked as you yet: in People, choose your face and mark it as me.")
-    for person in known:
-        if person.name.casefold() == wanted:
-            return person
+    matches = [p for p in known if p.name.casefold() == wanted]
+    if len(matches) > 1:
+        ids = " and ".join(f"person {p.id}" for p in matches)
+        raise PhotogenError(f"{name!r} could be {ids}: both have that name. Rename one in People, then choose again.")
+    if matches:
+        return matches[0]
     close = difflib.get_close_matches(name, [p.name for p in known], n=3, cutoff=0.5)
     hint = f" Did you mean {', '.join(close)}?" if close else (" Known people: " + ", ".join(p.name for p in known[:10]) if known else " Name people in the People tab first.")
     raise PhotogenError(f"No person named {name!r}.{hint}")

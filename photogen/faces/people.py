@@ -425,8 +425,21 @@ def name_person(library: Library, person_id: int, name: str | None) -> None:
         raise PhotogenError("That name is too long; keep it under 200 characters.")
     with cat.tx():
         _require_person(cat, person_id)
+        _require_unique_name(cat, person_id, clean)
         cat.execute("UPDATE people SET name = ? WHERE id = ?", (clean, person_id))
         cat.audit("person.name", str(person_id), name=clean)
+
+
+def _require_unique_name(cat: Catalog, person_id: int, name: str | None) -> None:
+    """Names are unique (ignoring case), so "@Penny" always means one person."""
+    if name is None:
+        return
+    for row in cat.query("SELECT id, name FROM people WHERE id != ? AND name IS NOT NULL", (person_id,)):
+        if row["name"].casefold() == name.casefold():
+            raise PhotogenError(
+                f"Person {row['id']} is already named {row['name']!r}, and a name picks one person in a prompt. "
+                f"Give this one a different name (e.g. {name + ' 2'!r}), or merge the two if they are the same person."
+            )
 
 
 def mark_me(library: Library, person_id: int) -> None:
@@ -446,21 +459,106 @@ def hide_person(library: Library, person_id: int, hidden: bool = True) -> None:
         cat.audit("person.hide" if hidden else "person.unhide", str(person_id))
 
 
-def merge_people(library: Library, person_id: int, into_id: int) -> None:
-    """Merge `person_id` into `into_id`: its faces, and "not this person" marks, move over.
+ConflictChoice = Literal["keep", "nobody"]
+CONFLICT_CHOICES: tuple[ConflictChoice, ...] = ("keep", "nobody")
+UNDOABLE = ("person.merge", "face.move")
 
-    The survivor keeps its name (or takes the merged one's), and is "me" if either was. Where both
-    had a face in one photo, the one the user put there stays, else the one closer to the person.
-    """
+
+@dataclass(frozen=True, slots=True)
+class MergeConflict:
+    """A face of the merged person that cannot join the survivor: the survivor is in the same photo
+    (`other_face_id`), or the user said this face is not the survivor (`other_face_id` None)."""
+
+    face_id: int
+    photo_id: int
+    other_face_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class MergePlan:
+    """What a merge will do, shown before it is done."""
+
+    person_id: int
+    into_id: int
+    moving: list[int]  # face ids that join the survivor
+    conflicts: list[MergeConflict]
+
+    def describe(self, source_label: str, target_label: str) -> str:
+        text = f"{len(self.moving)} face(s) of {source_label} join {target_label}."
+        if self.conflicts:
+            photos = len({c.photo_id for c in self.conflicts})
+            text += (
+                f" {len(self.conflicts)} face(s) of {source_label} are in {photos} photo(s) where {target_label} "
+                "already is (one person appears once in a photo), or you said they are not them. Choose: "
+                f"keep them as {source_label} ('keep'), or put them on no one ('nobody'; they stay in view under "
+                "People → Faces on no one, where you can name them or add them to someone)."
+            )
+        return text
+
+
+def plan_merge(library: Library, person_id: int, into_id: int) -> MergePlan:
+    """Which faces of `person_id` would join `into_id`, and which conflict, without changing anything."""
     cat = library.catalog
     if person_id == into_id:
         raise PhotogenError(f"Person {person_id} cannot be merged into itself; give two different ids.")
+    _require_person(cat, person_id)
+    _require_person(cat, into_id)
+    target_by_photo = {f.photo_id: f.id for f in load_faces(library, person_id=into_id, usable_only=False)}
+    moving, conflicts = [], []
+    for face in load_faces(library, person_id=person_id, usable_only=False):
+        if face.photo_id in target_by_photo:
+            conflicts.append(MergeConflict(face.id, face.photo_id, target_by_photo[face.photo_id]))
+        elif into_id in face.rejected_person_ids:
+            conflicts.append(MergeConflict(face.id, face.photo_id, None))
+        else:
+            moving.append(face.id)
+    return MergePlan(person_id, into_id, moving, conflicts)
+
+
+def _snapshot(cat: Catalog, person_ids: Iterable[int], face_ids: Iterable[int] = ()) -> dict[str, Any]:
+    """What an undo needs: the people rows, and the faces on them (or named) as they are now."""
+    pids = sorted({int(p) for p in person_ids})
+    marks = ",".join("?" * len(pids)) or "NULL"
+    people_rows = [dict(r) for r in cat.query(f"SELECT id, name, is_me, hidden, created_at FROM people WHERE id IN ({marks})", pids)]
+    face_rows = cat.query(
+        f"""SELECT id, person_id, assignment, rejected_person_ids FROM faces WHERE person_id IN ({marks})
+            OR id IN ({",".join("?" * len(list(face_ids))) or "NULL"})""",
+        [*pids, *face_ids],
+    )
+    me = cat.scalar("SELECT id FROM people WHERE is_me = 1")
+    return {"people": people_rows, "faces": [dict(r) for r in face_rows], "me": me}
+
+
+def merge_people(library: Library, person_id: int, into_id: int, *, conflicts: ConflictChoice = "keep") -> MergePlan:
+    """Merge `person_id` into `into_id`: its faces and "not this person" marks move to the survivor.
+
+    Faces that conflict (`plan_merge`: the survivor is already in their photo, or the user said they
+    are not the survivor) never vanish: with "keep" they stay on `person_id`, which then remains a
+    person of its own; with "nobody" they go on no one and show under People → Faces on no one.
+    The survivor keeps its name (or takes the merged one's when the merged person is gone), and is
+    "me" if either was. `undo_last` undoes it. Returns the plan that was carried out.
+    """
+    if conflicts not in CONFLICT_CHOICES:
+        raise PhotogenError(f"Conflicting faces are either 'keep' or 'nobody', not {conflicts!r}.")
+    cat = library.catalog
     with cat.tx():
+        plan = plan_merge(library, person_id, into_id)
         source, target = _require_person(cat, person_id), _require_person(cat, into_id)
-        cat.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (into_id, person_id))
+        undo = _snapshot(cat, [person_id, into_id], [r["id"] for r in cat.query("SELECT id FROM faces WHERE rejected_person_ids != '[]'")])
+        for face_id in plan.moving:
+            cat.execute("UPDATE faces SET person_id = ? WHERE id = ?", (into_id, face_id))
+        if conflicts == "nobody":
+            for conflict in plan.conflicts:
+                face = get_face(library, conflict.face_id)
+                rejected = json.dumps(sorted(face.rejected_person_ids | {into_id}))
+                cat.execute(
+                    "UPDATE faces SET person_id = NULL, assignment = 'rejected', rejected_person_ids = ? WHERE id = ?",
+                    (rejected, conflict.face_id),
+                )
+        source_left = conflicts == "keep" and bool(plan.conflicts)
         for row in cat.query("SELECT id, rejected_person_ids FROM faces WHERE rejected_person_ids != '[]'"):
             rejected = set(json.loads(row["rejected_person_ids"]))
-            if person_id in rejected:
+            if person_id in rejected and not source_left:
                 rejected = (rejected - {person_id}) | {into_id}
                 cat.execute(
                     "UPDATE faces SET rejected_person_ids = ? WHERE id = ?", (json.dumps(sorted(rejected)), row["id"])
@@ -468,15 +566,68 @@ def merge_people(library: Library, person_id: int, into_id: int) -> None:
         cat.execute(
             "UPDATE people SET name = ?, is_me = ?, hidden = ? WHERE id = ?",
             (
-                target["name"] or source["name"],
-                int(bool(target["is_me"] or source["is_me"])),
+                target["name"] or (None if source_left else source["name"]),
+                int(bool(target["is_me"] or (source["is_me"] and not source_left))),
                 int(bool(target["hidden"] and source["hidden"])),
                 into_id,
             ),
         )
-        _settle_person(library, into_id)
-        cat.execute("DELETE FROM people WHERE id = ?", (person_id,))
-        cat.audit("person.merge", str(person_id), into=into_id)
+        if not source_left:
+            cat.execute("DELETE FROM people WHERE id = ?", (person_id,))
+        cat.audit(
+            "person.merge", str(person_id), into=into_id, moved=len(plan.moving), conflicts=len(plan.conflicts),
+            conflict_choice=conflicts, undo=undo,
+        )
+    return plan
+
+
+def faces_on_no_one(library: Library) -> list[StoredFace]:
+    """Faces in allowed photos that are on no person (left out by grouping, or put there by the user),
+    best first: People shows them so each can be named or added to someone."""
+    faces = [f for f in load_faces(library) if f.person_id is None]
+    return sorted(faces, key=lambda f: (-f.quality, f.id))
+
+
+def last_undoable(library: Library) -> tuple[int, str, dict[str, Any]] | None:
+    """The latest merge or move that can still be undone: (audit id, action, detail), or None."""
+    undone = {int(r[0]) for r in library.catalog.query("SELECT target FROM audit_log WHERE action = 'people.undo'")}
+    marks = ",".join("?" * len(UNDOABLE))
+    for row in library.catalog.query(
+        f"SELECT id, action, detail FROM audit_log WHERE action IN ({marks}) ORDER BY id DESC LIMIT 50", UNDOABLE
+    ):
+        detail = json.loads(row["detail"] or "{}")
+        if row["id"] not in undone and "undo" in detail:
+            return int(row["id"]), row["action"], detail
+    return None
+
+
+def undo_last(library: Library) -> str:
+    """Undo the latest merge or face move: the people and faces it changed go back as they were.
+
+    Faces deleted since (a revoke) stay deleted. Returns what was undone, in words.
+    """
+    cat = library.catalog
+    with cat.tx():
+        found = last_undoable(library)
+        if found is None:
+            raise PhotogenError("There is no merge or move to undo.")
+        audit_id, action, detail = found
+        snap = detail["undo"]
+        for p in snap["people"]:
+            cat.execute(
+                "INSERT OR REPLACE INTO people (id, name, is_me, hidden, created_at) VALUES (?, ?, ?, ?, ?)",
+                (p["id"], p["name"], p["is_me"], p["hidden"], p["created_at"]),
+            )
+        if snap.get("me") is not None:
+            cat.execute("UPDATE people SET is_me = (id = ?)", (snap["me"],))
+        for f in snap["faces"]:
+            cat.execute(
+                "UPDATE faces SET person_id = ?, assignment = ?, rejected_person_ids = ? WHERE id = ?",
+                (f["person_id"], f["assignment"], f["rejected_person_ids"], f["id"]),
+            )
+        _drop_empty_people(cat)
+        cat.audit("people.undo", str(audit_id), undid=action)
+    return "Undid the merge." if action == "person.merge" else "Undid the move."
 
 
 def _settle_person(library: Library, person_id: int) -> None:
@@ -505,6 +656,8 @@ def move_face(library: Library, face_id: int, target: MoveTarget) -> int | None:
     with cat.tx():
         face = get_face(library, face_id)
         old = face.person_id
+        same_photo = [r[0] for r in cat.query("SELECT id FROM faces WHERE photo_id = ?", (face.photo_id,))]
+        undo = _snapshot(cat, [p for p in (old, target) if isinstance(p, int)], same_photo)
         rejected = set(face.rejected_person_ids)
         if old is not None and old != target:
             rejected.add(old)
@@ -537,7 +690,7 @@ def move_face(library: Library, face_id: int, target: MoveTarget) -> int | None:
                 (person, json.dumps(sorted(rejected)), face_id),
             )
         _drop_empty_people(cat)
-        cat.audit("face.move", str(face_id), from_person=old, to_person=person)
+        cat.audit("face.move", str(face_id), from_person=old, to_person=person, undo=undo)
     return person
 
 

@@ -7,6 +7,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
+from photogen.errors import PhotogenError
 from photogen.faces import people
 from photogen.faces.indexing import face_crop, index_faces
 from photogen.library.library import Library
@@ -45,9 +46,25 @@ def person_faces(library: Library, person_id: int | None) -> tuple[list[tuple[Im
     """A person's faces as (crop, caption) tiles, and the face ids in the same order."""
     if person_id is None:
         return [], []
+    label = people.get_person(library, int(person_id)).label
     faces = sorted(people.load_faces(library, person_id=int(person_id)), key=lambda f: (-f.quality, f.id))
-    tiles = [(face_crop(library, f.id), f"face {f.id} · photo {f.photo_id}") for f in faces]
+    tiles = [(face_crop(library, f.id), f"{label} · face {f.id} · photo {f.photo_id}") for f in faces]
     return tiles, [f.id for f in faces]
+
+
+def no_one_faces(library: Library) -> tuple[list[tuple[Image.Image, str]], list[int]]:
+    """Faces on no person, so none is out of sight: each can be named or added to someone."""
+    faces = people.faces_on_no_one(library)
+    return [(face_crop(library, f.id), f"no one yet · face {f.id} · photo {f.photo_id}") for f in faces], [f.id for f in faces]
+
+
+def merge_preview(library: Library, person_id: Any, into: Any) -> str:
+    """What a merge will do, said before it is done."""
+    if person_id is None or into is None:
+        return ""
+    plan = people.plan_merge(library, int(person_id), int(into))
+    source, target = people.get_person(library, int(person_id)), people.get_person(library, int(into))
+    return plan.describe(source.label, target.label)
 
 
 def person_details(library: Library, person_id: int | None) -> dict[str, Any]:
@@ -67,7 +84,7 @@ def rename_action(lib: Library, person_id: int, new_name: str) -> tuple[str, int
 def use_suggested_action(lib: Library, person_id: int) -> tuple[str, int]:
     suggestion = people.get_person(lib, person_id).suggested_name
     if not suggestion:
-        raise gr.Error("There is no suggested name for this person.")
+        raise PhotogenError("There is no suggested name for this person.")
     people.name_person(lib, person_id, suggestion)
     return f"Named {suggestion!r}.", person_id
 
@@ -83,18 +100,44 @@ def hide_action(lib: Library, person_id: int) -> tuple[str, int]:
     return ("Shown again." if hidden else "Hidden."), person_id
 
 
-def merge_action(lib: Library, person_id: int, into: Any) -> tuple[str, int]:
+def merge_action(lib: Library, person_id: int, into: Any, conflicts: str = "keep") -> tuple[str, int]:
     if into is None:
-        raise gr.Error("Choose the person to merge into.")
-    people.merge_people(lib, person_id, int(into))
-    return f"Merged into person {into}.", int(into)
+        raise PhotogenError("Choose the person to merge into.")
+    source, target = people.get_person(lib, person_id).label, people.get_person(lib, int(into)).label
+    plan = people.merge_people(lib, person_id, int(into), conflicts=conflicts or "keep")  # type: ignore[arg-type]
+    message = f"Merged {source} into {target}: {len(plan.moving)} face(s) moved."
+    if plan.conflicts:
+        where = f"stay on {source}" if conflicts == "keep" else "are under Faces on no one"
+        message += f" {len(plan.conflicts)} face(s) in photos where {target} already is {where}."
+    return message + " *Undo* puts everything back.", int(into)
 
 
-def move_action(lib: Library, person_id: int, face_id: Any, target: Any) -> tuple[str, int]:
+def undo_action(lib: Library, person_id: int | None) -> tuple[str, int | None]:
+    return people.undo_last(lib), person_id
+
+
+def name_face_action(lib: Library, face_id: Any, name: str) -> tuple[str, int]:
+    """Name a face on no one: it joins the person of that name, or becomes a new person with it."""
     if face_id is None:
-        raise gr.Error("Select a face in the gallery first.")
+        raise PhotogenError("Select a face under Faces on no one first.")
+    clean = " ".join((name or "").split())
+    if not clean:
+        raise PhotogenError("Type a name for the face first.")
+    same = [p for p in people.list_people(lib) if p.name and p.name.casefold() == clean.casefold()]
+    if same:
+        people.move_face(lib, int(face_id), same[0].id)
+        return f"Added the face to {same[0].label}.", same[0].id
+    person = people.move_face(lib, int(face_id), people.NEW_PERSON)
+    assert person is not None
+    people.name_person(lib, person, clean)
+    return f"Named the face {clean!r}: a new person.", person
+
+
+def move_action(lib: Library, person_id: int | None, face_id: Any, target: Any) -> tuple[str, int | None]:
+    if face_id is None:
+        raise PhotogenError("Select a face in the gallery first.")
     if target is None:
-        raise gr.Error("Choose where the face goes.")
+        raise PhotogenError("Choose where the face goes.")
     now = people.move_face(lib, int(face_id), target if target in (people.NOBODY, people.NEW_PERSON) else int(target))
     return (
         f"Moved face {int(face_id)} to person {now}." if now else f"Face {int(face_id)} is on nobody now."
@@ -105,19 +148,20 @@ def build(session: gr.State) -> TabView:
     with gr.Tab("People", id="people") as tab:
         gr.Markdown(
             "Who is in your photos. Name people, say which one is you, merge two that are the same person, "
-            "and move a face that landed on the wrong person. Your choices stay when faces are grouped again."
+            "and move a face that landed on the wrong person. Your choices stay when faces are grouped again; "
+            "a merge or a move can be undone."
         )
         with gr.Row():
             find = gr.Button("Find faces in new photos", variant="primary", size="sm")
             regroup = gr.Button("Group all faces again", size="sm")
             show_hidden = gr.Checkbox(label="Show hidden people", value=False)
-        status = gr.Markdown()
-        everyone = gr.Gallery(label="People", columns=8, height=260, allow_preview=False)
+        status = gr.Markdown(elem_id="people-status")
+        everyone = gr.Gallery(label="People", columns=8, height=260, allow_preview=False, object_fit="contain", elem_id="people-everyone")
         with gr.Row():
             with gr.Column(scale=3):
-                chosen = gr.Dropdown(label="Person", choices=[], interactive=True)
+                chosen = gr.Dropdown(label="Person", choices=[], interactive=True, elem_id="people-person")
                 faces = gr.Gallery(
-                    label="Their faces (select one to move it)", columns=6, height=320, allow_preview=False
+                    label="Their faces (select one to move it)", columns=6, height=320, allow_preview=False, object_fit="contain"
                 )
                 face_ids = gr.State([])
                 picked_face = gr.Number(label="Selected face", precision=0, interactive=False)
@@ -129,10 +173,25 @@ def build(session: gr.State) -> TabView:
                     suggested = gr.Button("Use suggested name", size="sm")
                     me = gr.Button("This is me", size="sm")
                     hide = gr.Button("Hide / show", size="sm")
-                merge_into = gr.Dropdown(label="Merge this person into", choices=[], interactive=True)
+                merge_into = gr.Dropdown(label="Merge this person into", choices=[], interactive=True, elem_id="people-merge-into")
+                merge_plan = gr.Markdown(elem_id="people-merge-plan")
+                conflicts = gr.Radio(
+                    [("Keep them as this person", "keep"), ("Put them on no one (shown below)", "nobody")],
+                    value="keep",
+                    label="Faces in photos where the other person already is",
+                )
                 merge = gr.Button("Merge", size="sm")
                 move_to = gr.Dropdown(label="Move the selected face to", choices=[], interactive=True)
                 move = gr.Button("Move face", size="sm")
+                undo = gr.Button("Undo the last merge or move", size="sm")
+                action_status = gr.Markdown(elem_id="people-action-status")  # the result, next to the buttons
+        with gr.Accordion("Faces on no one", open=True):
+            gr.Markdown("Faces that are on no person yet (someone who appears once, or faces you took off a person). Select one to name it, or move it to someone with *Move the selected face to*.")
+            loose = gr.Gallery(label="Faces on no one", columns=8, height=200, allow_preview=False, object_fit="contain", elem_id="people-no-one")
+            loose_ids = gr.State([])
+            with gr.Row():
+                loose_name = gr.Textbox(label="Name for the selected face", placeholder="Aunt May")
+                name_face = gr.Button("Name this face", size="sm")
 
         def _view(lib: Library, hidden: bool, person_id: Any) -> tuple[Any, ...]:
             choices = person_choices(lib, hidden)
@@ -140,8 +199,12 @@ def build(session: gr.State) -> TabView:
             current = person_id if person_id in ids else (ids[0] if ids else None)
             tiles, order = person_faces(lib, current)
             info = person_details(lib, current)
+            shown = [p.id for p in people.list_people(lib, include_hidden=hidden)]
+            tiles_all = overview(lib, hidden)
+            highlight = shown.index(current) if current in shown and len(tiles_all) == len(shown) else None
+            loose_tiles, loose_order = no_one_faces(lib)
             return (
-                overview(lib, hidden),
+                gr.update(value=tiles_all, selected_index=highlight),
                 gr.update(choices=choices, value=current),
                 tiles,
                 order,
@@ -149,10 +212,13 @@ def build(session: gr.State) -> TabView:
                 info,
                 info.get("name") or "",
                 gr.update(choices=[c for c in person_choices(lib, True) if c[1] != current], value=None),
+                "",
                 gr.update(choices=move_choices(lib), value=None),
+                loose_tiles,
+                loose_order,
             )
 
-        outputs = [everyone, chosen, faces, face_ids, picked_face, details, name, merge_into, move_to]
+        outputs = [everyone, chosen, faces, face_ids, picked_face, details, name, merge_into, merge_plan, move_to, loose, loose_ids]
 
         @readable_errors
         def _refresh(s: UISession, hidden: bool = False, person_id: Any = None) -> tuple[Any, ...]:
@@ -175,16 +241,26 @@ def build(session: gr.State) -> TabView:
             result = people.recluster(lib)
             return (f"{result.people} people; {result.changed} face(s) moved.", *_view(lib, hidden, person_id))
 
-        def _action(fn: Any) -> Any:
+        def _action(fn: Any, needs_person: bool = True) -> Any:
             @readable_errors
             def handler(s: UISession, hidden: bool, person_id: Any, *args: Any) -> tuple[Any, ...]:
                 lib = require(s).library
-                if person_id is None:
-                    raise gr.Error("Choose a person first.")
-                message, next_person = fn(lib, int(person_id), *args)
+                if needs_person and person_id is None:
+                    raise PhotogenError("Choose a person first.")
+                message, next_person = fn(lib, int(person_id) if person_id is not None else None, *args)
                 return (message, *_view(lib, hidden, next_person))
 
             return handler
+
+        @readable_errors
+        def _name_face(s: UISession, hidden: bool, face_id: Any, text: str) -> tuple[Any, ...]:
+            lib = require(s).library
+            message, person = name_face_action(lib, face_id, text)
+            return (message, *_view(lib, hidden, person), "")
+
+        @readable_errors
+        def _preview(s: UISession, person_id: Any, into: Any) -> str:
+            return merge_preview(require(s).library, person_id, into)
 
         def _select_face(order: list[int], evt: gr.SelectData) -> Any:
             index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -193,21 +269,26 @@ def build(session: gr.State) -> TabView:
         def _select_person(s: UISession, hidden: bool, evt: gr.SelectData) -> tuple[Any, ...]:
             lib = require(s).library
             index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            ids = [c[1] for c in person_choices(lib, hidden)]
+            ids = [p.id for p in people.list_people(lib, include_hidden=hidden)]
             return _view(lib, hidden, ids[index] if index is not None and index < len(ids) else None)
 
         base = [session, show_hidden, chosen]
         with_status = [status, *outputs]
+        with_action_status = [action_status, *outputs]
         find.click(_find, inputs=base, outputs=with_status)
         regroup.click(_regroup, inputs=base, outputs=with_status)
         show_hidden.change(_refresh, inputs=base, outputs=outputs)
         chosen.input(_refresh, inputs=base, outputs=outputs)
         everyone.select(readable_errors(_select_person), inputs=[session, show_hidden], outputs=outputs)
         faces.select(_select_face, inputs=face_ids, outputs=picked_face)
-        rename.click(_action(rename_action), inputs=[*base, name], outputs=with_status)
-        suggested.click(_action(use_suggested_action), inputs=base, outputs=with_status)
-        me.click(_action(mark_me_action), inputs=base, outputs=with_status)
-        hide.click(_action(hide_action), inputs=base, outputs=with_status)
-        merge.click(_action(merge_action), inputs=[*base, merge_into], outputs=with_status)
-        move.click(_action(move_action), inputs=[*base, picked_face, move_to], outputs=with_status)
+        loose.select(_select_face, inputs=loose_ids, outputs=picked_face)
+        rename.click(_action(rename_action), inputs=[*base, name], outputs=with_action_status)
+        suggested.click(_action(use_suggested_action), inputs=base, outputs=with_action_status)
+        me.click(_action(mark_me_action), inputs=base, outputs=with_action_status)
+        hide.click(_action(hide_action), inputs=base, outputs=with_action_status)
+        merge_into.input(_preview, inputs=[session, chosen, merge_into], outputs=merge_plan)
+        merge.click(_action(merge_action), inputs=[*base, merge_into, conflicts], outputs=with_action_status)
+        move.click(_action(move_action, needs_person=False), inputs=[*base, picked_face, move_to], outputs=with_action_status)
+        undo.click(_action(undo_action, needs_person=False), inputs=base, outputs=with_action_status)
+        name_face.click(_name_face, inputs=[session, show_hidden, picked_face, loose_name], outputs=[action_status, *outputs, loose_name])
     return TabView(tab, _refresh, outputs, [show_hidden, chosen])

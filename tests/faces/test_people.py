@@ -183,3 +183,76 @@ def test_revoke_removes_faces_embeddings_and_emptied_people_but_keeps_the_rest(i
     exclude_photo(lib, photo)
     assert cat.scalar("SELECT count(*) FROM faces WHERE photo_id = ?", (photo,)) == 0
     assert people.get_person(lib, sheldon).face_count == by_id[sheldon].face_count - 1
+
+
+# ---- merge with conflicts shown first, undo, unique names (issue 16 items 2 and 4) ----
+
+
+def _state(lib: Library) -> dict[int, tuple[int | None, str, frozenset[int]]]:
+    return {f.id: (f.person_id, f.assignment, f.rejected_person_ids) for f in people.load_faces(lib, usable_only=False)}
+
+
+def _two_people_in_one_photo(lib: Library) -> tuple[int, int]:
+    for a in people.list_people(lib):
+        for b in people.list_people(lib):
+            if a.id != b.id and set(a.photo_ids) & set(b.photo_ids):
+                return a.id, b.id
+    raise AssertionError("the DEV set has group photos: two people share one")
+
+
+def test_merge_shows_conflicts_first_and_loses_no_face(indexed_library: Library) -> None:
+    lib = indexed_library
+    source, target = _two_people_in_one_photo(lib)
+    before, on_no_one = _state(lib), len(people.faces_on_no_one(lib))
+    n_source, n_target = len(_faces_of(lib, source)), len(_faces_of(lib, target))
+
+    plan = people.plan_merge(lib, source, target)
+    assert plan.conflicts and len(plan.moving) + len(plan.conflicts) == n_source
+    assert _state(lib) == before  # a plan changes nothing
+    assert f"{len(plan.conflicts)} face(s) of A are in" in plan.describe("A", "B")
+
+    people.merge_people(lib, source, target, conflicts="keep")
+    assert len(_faces_of(lib, target)) == n_target + len(plan.moving)
+    assert {f.id for f in _faces_of(lib, source)} == {c.face_id for c in plan.conflicts}  # still a person, in view
+    assert len(people.faces_on_no_one(lib)) == on_no_one
+
+    assert people.undo_last(lib) == "Undid the merge."
+    assert _state(lib) == before
+
+    people.merge_people(lib, source, target, conflicts="nobody")
+    assert source not in {p.id for p in people.list_people(lib)}
+    shown = {f.id for f in people.faces_on_no_one(lib)}
+    assert {c.face_id for c in plan.conflicts} <= shown  # on no one, and listed where People shows them
+    assert len(_faces_of(lib, target)) == n_target + len(plan.moving)
+    people.recluster(lib)  # grouping again does not push them back onto the survivor
+    assert all(people.get_face(lib, c.face_id).person_id != target for c in plan.conflicts)
+    people.undo_last(lib)
+    assert {k: v for k, v in _state(lib).items() if k in before} == before
+
+
+def test_a_move_can_be_undone(indexed_library: Library) -> None:
+    lib = indexed_library
+    source, target = _two_people_in_one_photo(lib)
+    before = _state(lib)
+    face = _faces_of(lib, source)[0]
+    people.move_face(lib, face.id, people.NEW_PERSON)
+    assert people.undo_last(lib) == "Undid the move."
+    assert _state(lib) == before
+    with pytest.raises(PhotogenError, match="no merge or move to undo"):
+        people.undo_last(lib)
+
+
+def test_names_are_unique_and_a_shared_name_asks_which_one(indexed_library: Library) -> None:
+    from photogen.create.context import known_people
+    from photogen.create.prompt import parse_prompt
+
+    lib = indexed_library
+    first, second = (p.id for p in people.list_people(lib)[:2])
+    people.name_person(lib, first, "Penny")
+    with pytest.raises(PhotogenError, match=f"Person {first} is already named 'Penny'"):
+        people.name_person(lib, second, " penny ")
+    people.name_person(lib, first, "Penny")  # renaming a person to its own name is fine
+    # a library named before names were unique: "@Penny" asks, never picks one
+    lib.catalog.execute("UPDATE people SET name = 'Penny' WHERE id = ?", (second,))
+    with pytest.raises(PhotogenError, match=f"@Penny could be person {min(first, second)} and person {max(first, second)}"):
+        parse_prompt("@Penny at the beach", known_people(lib))
