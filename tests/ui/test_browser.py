@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from photogen.generate import commands
+from photogen.library.keys import KDF_MIN_ITERATIONS, KDF_MIN_MEMORY_KIB
 from photogen.settings import Settings
 from tests.conftest import SHARED_FACES, TEST_KDF
 
@@ -52,8 +53,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pat
         "PHOTOGEN_HOME": str(root / "home"),
         "PHOTOGEN_PASSPHRASE": "browser test",
         "PHOTOGEN_USE_KEYRING": "0",
-        "PHOTOGEN_KDF_MEMORY_KIB": str(TEST_KDF["kdf_memory_kib"]),
-        "PHOTOGEN_KDF_ITERATIONS": str(TEST_KDF["kdf_iterations"]),
+        "PHOTOGEN_KDF_MEMORY_KIB": str(KDF_MIN_MEMORY_KIB),  # the lowest the environment may set
+        "PHOTOGEN_KDF_ITERATIONS": str(KDF_MIN_ITERATIONS),
         "PHOTOGEN_MODELS_DIR": str(root / "exported"),
         "GRADIO_ANALYTICS_ENABLED": "False",
     }

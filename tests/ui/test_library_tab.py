@@ -13,9 +13,10 @@ import pytest
 
 from photogen.library.consent import add_folder_source
 from photogen.library.indexer import index_library
+from photogen.library.keys import KDF_MIN_MEMORY_KIB
 from photogen.ui import library_tab
 from photogen.ui.app import build_app
-from tests.conftest import TEST_KDF, write_photo
+from tests.conftest import write_photo
 
 
 def _library_with_photos(library, tmp_path: Path) -> None:
@@ -71,7 +72,7 @@ def test_app_py_serves_on_loopback(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOGEN_")} | {
         "PHOTOGEN_PASSPHRASE": "ui",
         "PHOTOGEN_USE_KEYRING": "0",
-        "PHOTOGEN_KDF_MEMORY_KIB": str(TEST_KDF["kdf_memory_kib"]),
+        "PHOTOGEN_KDF_MEMORY_KIB": str(KDF_MIN_MEMORY_KIB),  # the lowest the environment may set
         "GRADIO_ANALYTICS_ENABLED": "False",
     }
     root = Path(__file__).resolve().parents[2]
