@@ -27,9 +27,10 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 # torch is pinned first: 2.13.0 is the CPU build this project is tested with, and installing it
-# first keeps later requirements (ranges that admit it) from pulling a multi-GB CUDA build.
+# first keeps later requirements (ranges that admit it) from pulling a multi-GB CUDA build. Alone
+# (--no-deps): only torch comes from its index; its dependencies come with the next step, pinned.
 $(VENV)/.torch-installed: $(BIN)/python
-	$(BIN)/pip install --quiet $(TORCH_INDEX) -c constraints.txt torch==2.13.0
+	$(BIN)/pip install --quiet --no-deps $(TORCH_INDEX) -c constraints.txt torch==2.13.0
 	touch $@
 
 $(VENV)/.app-installed: $(VENV)/.torch-installed pyproject.toml

@@ -188,23 +188,27 @@ def diagnose(settings: Settings) -> DoctorReport:
     )
 
 
-def report_lines(report: DoctorReport) -> list[str]:
-    """The report as a person reads it."""
+def report_lines(report: DoctorReport, *, with_paths: bool = True) -> list[str]:
+    """The report as a person reads it; without paths (folders, executables) for someone not at this computer."""
     gpu = "; ".join(
         g.name + (f", {g.memory_total_mib} MiB ({g.memory_used_mib} MiB used)" if g.memory_total_mib else "")
         for g in report.gpus
     ) or "none found (nvidia-smi is not here or did not answer)"
     exports = ", ".join(f"{e.path} ({e.bytes / 1e6:.1f} MB)" for e in report.exports) or "none"
+    where = f" ({report.photogen_path}{', source checkout' if report.source_checkout else ''})" if with_paths else ""
     lines = [
-        f"Python        {report.python} ({report.python_executable})",
-        f"photogen      {report.photogen} ({report.photogen_path}{', source checkout' if report.source_checkout else ''})",
+        f"Python        {report.python}" + (f" ({report.python_executable})" if with_paths else ""),
+        f"photogen      {report.photogen}{where}",
         f"ONNX Runtime  {report.onnxruntime or 'not installed'} ({', '.join(report.onnxruntime_packages) or 'no package'})",
         f"Providers     available: {', '.join(report.providers_available) or 'none'}",
         f"              used: {report.provider_used or 'none'} (asked for {', '.join(report.providers_chosen) or 'nothing'})",
         f"GPU           {gpu}",
-        f"Data          {report.data_dir}",
-        f"Models        {report.models_dir} ({report.models_dir_bytes / 1e6:.1f} MB)",
         f"Installed     {', '.join(report.installed_models) or 'no models'}",
         f"Exports       {exports}",
     ]
+    if with_paths:
+        lines += [
+            f"Data          {report.data_dir}",
+            f"Models        {report.models_dir} ({report.models_dir_bytes / 1e6:.1f} MB)",
+        ]
     return lines + [f"Problem: {p}" for p in report.problems]

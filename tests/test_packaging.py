@@ -9,6 +9,7 @@ read the sources: constraints.txt, requirements*.txt, pyproject.toml and the com
 from __future__ import annotations
 
 import importlib.metadata as md
+import os
 import re
 import shlex
 import shutil
@@ -198,29 +199,30 @@ def _applies(req: Requirement, extras: Iterable[str]) -> bool:
     return any(req.marker.evaluate({**env, "extra": extra}) for extra in (*extras, ""))
 
 
-def installed_closure(roots: Iterable[Requirement], no_deps: Iterable[str] = ()) -> dict[str, list[Requirement]]:
+def installed_closure(roots: Iterable[Requirement], no_deps: Iterable[Requirement] = ()) -> dict[str, list[Requirement]]:
     """Every distribution reachable from `roots` (markers evaluated here), with the requirements that named it.
 
     Walks the installed metadata of the running environment: a requirement whose package is not
-    installed is still listed (it must be pinned) but not walked further.
+    installed is still listed (it must be pinned) but not walked further. `no_deps` are installed
+    as they are (`pip install --no-deps`): listed, and walked only if something else requires them.
     """
     seen: dict[str, list[Requirement]] = {}
-    stop = {canonicalize_name(n) for n in no_deps}
-    todo = [(r, ()) for r in roots]
+    walked: set[str] = set()
+    todo = [(r, (), True) for r in roots] + [(r, (), False) for r in no_deps]
     while todo:
-        req, extras = todo.pop()
+        req, extras, walk = todo.pop()
         if not _applies(req, extras):
             continue
         name = canonicalize_name(req.name)
-        first = name not in seen
         seen.setdefault(name, []).append(req)
-        if not first or name in stop or name == "photogen":
+        if not walk or name in walked or name == "photogen":
             continue
+        walked.add(name)
         try:
             dist = md.distribution(name)
         except md.PackageNotFoundError:
             continue
-        todo += [(Requirement(r), tuple(req.extras)) for r in dist.requires or []]
+        todo += [(Requirement(r), tuple(req.extras), True) for r in dist.requires or []]
     return seen
 
 
@@ -233,9 +235,9 @@ def make_installed(*make_args: str) -> tuple[dict[str, list[Requirement]], list[
     roots = [Requirement(r) for r in groups[""]]
     for extra in extras:
         roots += [Requirement(r) for r in groups.get(extra, [])]
-    named = [Requirement(r) for i in installs for r in i.requirements if not r.startswith("-r")]
-    no_deps = [Requirement(r).name for i in installs if i.no_deps for r in i.requirements]
-    return installed_closure([*roots, *named], no_deps), installs
+    named = [Requirement(r) for i in installs if not i.no_deps for r in i.requirements if not r.startswith("-r")]
+    alone = [Requirement(r) for i in installs if i.no_deps for r in i.requirements]
+    return installed_closure([*roots, *named], alone), installs
 
 
 def unpinned(closure: dict[str, list[Requirement]], pins: dict[str, str]) -> list[str]:
@@ -380,3 +382,71 @@ def test_space_requirements_are_the_constraints_pins_and_complete() -> None:
     assert not [n for n in reqs if n.startswith("nvidia-") or n in ("triton", "onnxruntime-gpu")]
     assert "torch" in reqs and "onnxruntime" in reqs
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in (REPO / "requirements.txt").read_text()
+
+
+# ------------------------------------------------------------------------------- one ONNX Runtime
+
+FAKE_PIP = """#!/bin/sh
+# records its arguments; `install X` / `uninstall -y X Y` add or remove fake X.dist-info folders
+echo "$*" >> "$FAKE_LOG"
+cmd=$1; shift
+for arg in "$@"; do
+  case "$arg" in -*|constraints.txt) continue ;; esac
+  name=$(echo "$arg" | tr - _)
+  if [ "$cmd" = install ]; then
+    mkdir -p "$FAKE_SITE/$name-1.0.dist-info"
+    printf 'Metadata-Version: 2.1\\nName: %s\\nVersion: 1.0\\n' "$arg" > "$FAKE_SITE/$name-1.0.dist-info/METADATA"
+  elif [ "$cmd" = uninstall ]; then
+    rm -rf "$FAKE_SITE/$name-1.0.dist-info"
+  fi
+done
+"""
+
+
+def _fake_venv(tmp_path: Path, installed: list[str]) -> tuple[Path, Path, Path]:
+    venv, site, log = tmp_path / "venv", tmp_path / "site", tmp_path / "pip.log"
+    (venv / "bin").mkdir(parents=True)
+    site.mkdir()
+    python = venv / "bin" / "python"
+    python.write_text(f"#!/bin/sh\nPYTHONPATH={site} exec {sys.executable} -S \"$@\"\n")
+    pip = venv / "bin" / "pip"
+    pip.write_text(FAKE_PIP)
+    for exe in (python, pip):
+        exe.chmod(0o755)
+    for stamp in (".torch-installed", ".app-installed"):  # newer than pyproject.toml: make installs nothing
+        (venv / stamp).touch()
+    env = {**os.environ, "FAKE_LOG": str(log), "FAKE_SITE": str(site)}
+    subprocess.run([str(pip), "install", *installed], env=env, check=True)
+    log.unlink()
+    return venv, site, log
+
+
+def _ort_after_make(tmp_path: Path, installed: list[str], gpu: str) -> tuple[list[str], list[str]]:
+    venv, site, log = _fake_venv(tmp_path, installed)
+    env = {**os.environ, "FAKE_LOG": str(log), "FAKE_SITE": str(site)}
+    subprocess.run(["make", "-s", "onnxruntime", f"VENV={venv}", f"GPU={gpu}"], cwd=REPO, env=env, check=True,
+                   capture_output=True)  # fmt: skip
+    calls = log.read_text().splitlines() if log.exists() else []
+    return sorted(p.name.split("-1.0")[0] for p in site.glob("*.dist-info")), calls
+
+
+@needs_make
+@pytest.mark.parametrize(
+    ("installed", "gpu", "after", "pip_calls"),
+    [
+        (["onnxruntime"], "0", ["onnxruntime"], 0),
+        (["onnxruntime-gpu"], "1", ["onnxruntime_gpu"], 0),
+        # `pip install -e .` brought onnxruntime back beside onnxruntime-gpu: both go, the GPU one returns alone
+        (["onnxruntime", "onnxruntime-gpu"], "1", ["onnxruntime_gpu"], 2),
+        (["onnxruntime"], "1", ["onnxruntime_gpu"], 2),
+        (["onnxruntime-gpu"], "0", ["onnxruntime"], 2),
+    ],
+)
+def test_make_leaves_exactly_one_onnxruntime(tmp_path: Path, installed: list[str], gpu: str, after: list[str],
+                                             pip_calls: int) -> None:  # fmt: skip
+    left, calls = _ort_after_make(tmp_path, installed, gpu)
+    assert left == after
+    assert len(calls) == pip_calls
+    if calls:
+        assert calls[0].split()[:1] == ["uninstall"] and {"onnxruntime", "onnxruntime-gpu"} <= set(calls[0].split())
+        assert "-c constraints.txt" in calls[1]

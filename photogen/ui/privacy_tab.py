@@ -41,6 +41,15 @@ def model_license_rows(library: Library) -> list[list[Any]]:
     return [[m.id, m.title, m.license, "yes" if m.installed else "no"] for m in list_models(library.settings) if m.installed]
 
 
+def runtime_facts(s: UISession, request: gr.Request | None = None) -> str:
+    """`photogen doctor` as the Privacy tab shows it; folders and paths only to the owner at this computer."""
+    from photogen.doctor import diagnose, report_lines
+    from photogen.ui.access import is_owner
+
+    lines = report_lines(diagnose(require(s).library.settings), with_paths=is_owner(request))
+    return "```\n" + "\n".join(lines) + "\n```"
+
+
 def _short(detail: str) -> str:
     data = json.loads(detail or "{}")
     return ", ".join(f"{k}={v}" for k, v in data.items())
@@ -66,6 +75,9 @@ def build(session: gr.State) -> TabView:
         stored = gr.Dataframe(headers=["What", "Encrypted", "How", "Bytes"], interactive=False, label="What is stored")
         audit = gr.Dataframe(headers=["When", "Who", "What", "Target", "Detail"], interactive=False, label="Audit log")
         licenses = gr.Dataframe(headers=["Model", "Title", "License", "Installed"], interactive=False, label="Installed models and their licenses")
+        with gr.Accordion("This install: ONNX Runtime, GPU, models (photogen doctor)", open=False):
+            runtime = gr.Markdown()
+            check_btn = gr.Button("Check", size="sm")
         with gr.Accordion("Delete everything", open=False):
             confirm = gr.Checkbox(label="Yes, delete everything photogen stored (your original photos are not touched)")
             wipe_btn = gr.Button("Delete everything", variant="stop")
@@ -118,4 +130,5 @@ def build(session: gr.State) -> TabView:
         allow_btn.click(_allow, inputs=[session, closed], outputs=outputs)
         revoke_source_btn.click(_revoke_source, inputs=[session, sources], outputs=outputs)
         wipe_btn.click(_wipe, inputs=[session, confirm], outputs=outputs)
+        check_btn.click(readable_errors(runtime_facts), inputs=session, outputs=runtime)
     return TabView(tab, readable_errors(_all), outputs)
