@@ -4,6 +4,7 @@ clustering faces into people. Everything runs offline on the models shipped by `
     analyzer = FaceAnalyzer()                 # models load on first use
     faces = analyzer.analyze(rgb)             # list[Face]: box, landmarks, score, quality, embedding
     result = cluster_faces(records, decisions, previous)
+    result, scope = recluster_around(new_records, people, decisions)  # the same, as photos arrive
 
 Over the library (`photogen.faces.indexing`, `photogen.faces.people`):
 
@@ -25,6 +26,7 @@ from photogen.faces.cluster import (
     best_reference_faces,
     cluster_faces,
     person_centroid,
+    recluster_around,
 )
 from photogen.faces.quality import FaceQuality
 
@@ -44,4 +46,5 @@ __all__ = [
     "cluster_faces",
     "create_backend",
     "person_centroid",
+    "recluster_around",
 ]

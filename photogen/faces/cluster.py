@@ -21,6 +21,9 @@ decisions, then the remaining faces attach to the person they resemble most:
    most similar to, if that is >= `attach_threshold`, under the same constraints; the rest stay
    unassigned rather than pollute a person.
 
+As photos arrive, `recluster_around` runs the same steps on the new faces and the people near
+them only, so the people do not depend on the order photos come in.
+
 Thresholds were measured on the labelled DEV set in `shared/faces`; the numbers and the sweep
 behind them are next to `DEFAULT_PARAMS` below.
 """
@@ -280,24 +283,54 @@ def _cluster_of(faces: Iterable[FaceRecord], decisions: UserDecisions, person: P
     return cluster
 
 
-def _vote(
+def _votes(
     cluster: _Cluster, pinned: Mapping[FaceId, PersonId], previous: Mapping[FaceId, PersonId], decisions: UserDecisions
-) -> PersonId | None:
-    """The person most of the cluster's faces were on (pins and the previous run each count one)."""
-    votes: dict[PersonId, int] = {}
+) -> tuple[dict[PersonId, int], dict[PersonId, int]]:
+    """(pins, previous-run votes) of a cluster's faces, person -> count."""
+    pins: dict[PersonId, int] = {}
+    before: dict[PersonId, int] = {}
     for face in cluster.faces:
         if face.face_id in pinned:
-            person: PersonId | None = pinned[face.face_id]
-        else:
-            before = previous.get(face.face_id)
-            person = None if before is None else decisions.resolve(before)
-            if person in decisions.rejected.get(face.face_id, frozenset()):
-                person = None
-        if person is not None:
-            votes[person] = votes.get(person, 0) + 1
-    if not votes:
-        return None
-    return min(votes, key=lambda p: (-votes[p], p))
+            person = pinned[face.face_id]
+            pins[person] = pins.get(person, 0) + 1
+            continue
+        last = previous.get(face.face_id)
+        if last is None:
+            continue
+        person = decisions.resolve(last)
+        if person not in decisions.rejected.get(face.face_id, frozenset()):
+            before[person] = before.get(person, 0) + 1
+    return pins, before
+
+
+def _name_clusters(
+    clusters: Sequence[_Cluster],
+    pinned: Mapping[FaceId, PersonId],
+    previous: Mapping[FaceId, PersonId],
+    decisions: UserDecisions,
+) -> list[PersonId | None]:
+    """The person each cluster is, or None for a new person.
+
+    A cluster's faces vote: a pinned face for its person, another face for the person it was on
+    in the previous run. Best offers go first, and each person goes to one cluster only, so a
+    person an earlier run got wrong (two people joined because they were seen in an unlucky
+    order, e.g. one face of each in a first batch) splits again instead of staying joined by
+    history. Only the user can put two clusters on one person: a cluster holding pins for a
+    person may share it, and so may any cluster a person the user merged others into.
+    """
+    names: list[PersonId | None] = [None] * len(clusters)
+    shared = {decisions.resolve(p) for p in decisions.merged}
+    taken: set[PersonId] = set()
+    offers: list[tuple[int, PersonId, int, bool]] = []
+    for index, cluster in enumerate(clusters):
+        pins, before = _votes(cluster, pinned, previous, decisions)
+        for person in pins.keys() | before.keys():
+            offers.append((-(pins.get(person, 0) + before.get(person, 0)), person, index, person in pins))
+    for _, person, index, pinned_here in sorted(offers):
+        if names[index] is None and (person not in taken or pinned_here or person in shared):
+            names[index] = person
+            taken.add(person)
+    return names
 
 
 def _settle_person(
@@ -354,14 +387,13 @@ def cluster_faces(
     auto_faces: dict[PersonId, list[FaceRecord]] = {}
     new_groups: list[_Cluster] = []
     loose: list[FaceRecord] = []
+    clusters = [c for c in clusters if any(f.face_id not in pinned for f in c.faces)]
     for cluster in clusters:
-        auto = [f for f in cluster.faces if f.face_id not in pinned]
-        if not auto:
-            continue
         if len(cluster.faces) < params.min_faces:
-            loose.extend(auto)
-            continue
-        person = _vote(cluster, pinned, previous, decisions)
+            loose.extend(f for f in cluster.faces if f.face_id not in pinned)
+    clusters = [c for c in clusters if len(c.faces) >= params.min_faces]
+    for cluster, person in zip(clusters, _name_clusters(clusters, pinned, previous, decisions), strict=True):
+        auto = [f for f in cluster.faces if f.face_id not in pinned]
         if person is None:
             new_groups.append(_cluster_of(auto, decisions, None))
         else:
@@ -450,6 +482,85 @@ def assign_new_faces(
         new_people=rest.new_people,
         unassigned=tuple(left_out) + rest.unassigned,
     )
+
+
+# How far below a threshold a person still counts as near the new faces when choosing what to
+# re-cluster: the margin covers what a few new faces can move a person's mean by.
+_SCOPE_MARGIN = 0.05
+
+
+def _person_totals(owner: np.ndarray, matrix: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per person: the sum of its unit embeddings and its number of faces."""
+    totals = np.zeros((count, matrix.shape[1]), dtype=np.float64)
+    np.add.at(totals, owner, matrix)
+    sizes = np.bincount(owner, minlength=count).astype(np.float64)
+    return totals, np.maximum(sizes, 1.0)
+
+
+def people_near(
+    faces: Sequence[FaceRecord],
+    people: Mapping[PersonId, Sequence[FaceRecord]],
+    params: ClusterParams = DEFAULT_PARAMS,
+    block: int = 128,
+) -> set[PersonId]:
+    """The people a full re-cluster could change by adding `faces` to the library.
+
+    Average linkage never joins two groups without a pair of faces at or above the link threshold
+    (their mean would be below it), and a weak face only attaches to a person whose mean it
+    reaches. So a new face can only change the people that own a face linked to it, or whose mean
+    it nearly reaches; and those people, once changed, only the people whose mean similarity to
+    them is near the link threshold (they may now merge). Everything else clusters as before.
+    """
+    ids = list(people)
+    if not ids or not faces:
+        return set()
+    members = [f for person in ids for f in people[person]]
+    owner = np.repeat(np.arange(len(ids)), [len(people[p]) for p in ids])
+    matrix = _embedding_matrix(members)
+    new = _embedding_matrix(faces)
+    if new.shape[1] != matrix.shape[1]:
+        raise ValueError("faces from different embedding spaces cannot be clustered together")
+    totals, sizes = _person_totals(owner, matrix, len(ids))
+    near = np.zeros(len(ids), dtype=bool)
+    for start in range(0, len(new), block):
+        rows = new[start : start + block]
+        linked = np.flatnonzero(((rows @ matrix.T) >= params.link_threshold - _SCOPE_MARGIN).any(axis=0))
+        near[owner[linked]] = True
+        means = (rows.astype(np.float64) @ totals.T) / sizes
+        near |= (means >= min(params.attach_threshold, params.link_threshold) - _SCOPE_MARGIN).any(axis=0)
+    # 2. People close enough to the changed ones to merge with them now
+    chosen = np.flatnonzero(near)
+    if len(chosen):
+        means = (totals[chosen] @ totals.T) / np.outer(sizes[chosen], sizes)
+        near |= (means >= params.link_threshold - _SCOPE_MARGIN).any(axis=0)
+    return {ids[i] for i in np.flatnonzero(near)}
+
+
+def recluster_around(
+    new_faces: Sequence[FaceRecord],
+    people: Mapping[PersonId, Sequence[FaceRecord]],
+    decisions: UserDecisions | None = None,
+    params: ClusterParams = DEFAULT_PARAMS,
+) -> tuple[PeopleAssignment, frozenset[FaceId]]:
+    """The incremental step as photos arrive, giving what a full re-cluster would give.
+
+    `new_faces` are the faces on nobody (just found, or left over by an earlier run); `people`
+    the current people with all their faces. Only the people the new faces can change
+    (`people_near`) are re-clustered, with the new faces, by `cluster_faces`; the others keep
+    their faces as they are. Returns the outcome for the faces in that scope, and the scope:
+    the ids of every face the outcome covers (one not on a person in it is on nobody).
+
+    Attaching new faces to people as they stand instead (the earlier way) made the people depend
+    on the order photos arrive in: the first two faces of a small batch could form a wrong person
+    that later faces kept growing, and two people of one identity started in different batches
+    never met again.
+    """
+    decisions = decisions or UserDecisions()
+    near = people_near(new_faces, people, params)
+    scope_faces = [*new_faces, *(f for person in sorted(near) for f in people[person])]
+    previous = {f.face_id: person for person in near for f in people[person]}
+    result = cluster_faces(scope_faces, decisions, previous, params)
+    return result, frozenset(f.face_id for f in scope_faces)
 
 
 def person_centroid(embeddings: Iterable[np.ndarray], weights: Iterable[float] | None = None) -> np.ndarray:

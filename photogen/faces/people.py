@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -30,10 +30,10 @@ from photogen.faces.cluster import (
     FaceRecord,
     PeopleAssignment,
     UserDecisions,
-    assign_new_faces,
     best_reference_faces,
     cluster_faces,
     person_centroid,
+    recluster_around,
 )
 from photogen.library.catalog import Catalog, utc_now
 from photogen.library.library import Library
@@ -219,8 +219,8 @@ def _require_person(cat: Catalog, person_id: int) -> Any:
     return row
 
 
-def decisions_of(faces: Iterable[StoredFace]) -> UserDecisions:
-    """The user's decisions recorded on these faces, as clustering takes them."""
+def decisions_of(faces: Iterable[StoredFace], merged: Mapping[int, int] | None = None) -> UserDecisions:
+    """The user's decisions recorded on these faces (and the user's merges), as clustering takes them."""
     pinned: dict[int, int] = {}
     nobody: set[int] = set()
     rejected: dict[int, frozenset[int]] = {}
@@ -232,7 +232,27 @@ def decisions_of(faces: Iterable[StoredFace]) -> UserDecisions:
             nobody.add(face.id)
         if face.rejected_person_ids:
             rejected[face.id] = face.rejected_person_ids
-    return UserDecisions(pinned=pinned, nobody=frozenset(nobody), rejected=rejected)
+    return UserDecisions(pinned=pinned, nobody=frozenset(nobody), rejected=rejected, merged=dict(merged or {}))
+
+
+def user_merges(cat: Catalog) -> dict[int, int]:
+    """person -> the person the user merged it into, from the audit log (the record of user actions).
+
+    Clustering needs them: a person the user merged may span two clusters, while two clusters
+    that an earlier automatic run happened to join are split again.
+    """
+    merges: dict[int, int] = {}
+    existing = {r[0] for r in cat.query("SELECT id FROM people")}
+    for row in cat.query("SELECT target, detail FROM audit_log WHERE action = 'person.merge' ORDER BY id"):
+        into = json.loads(row["detail"] or "{}").get("into")
+        if row["target"] is None or into is None:
+            continue
+        source = int(row["target"])
+        if source in existing:  # SQLite reuses the highest id: that is a new person now, not the merged one
+            merges.pop(source, None)
+        else:
+            merges[source] = int(into)
+    return merges
 
 
 def cluster_params(settings: Settings) -> ClusterParams:
@@ -357,8 +377,9 @@ def recluster(library: Library) -> ClusteringReport:
     with cat.tx():
         faces = load_faces(library, backend=settings.face_backend)
         previous = {f.id: f.person_id for f in faces if f.person_id is not None}
-        result = cluster_faces([f.record for f in faces], decisions_of(faces), previous, cluster_params(settings))
-        report = _apply(cat, faces, result, full=True)
+        decisions = decisions_of(faces, user_merges(cat))
+        result = cluster_faces([f.record for f in faces], decisions, previous, cluster_params(settings))
+        report = _apply(cat, faces, result)
         cat.audit("people.recluster", None, actor="photogen", **report.as_dict())
     logger.info("re-clustered %d faces into %d people (%d new)", report.faces, report.people, report.new_people)
     return report
@@ -367,14 +388,15 @@ def recluster(library: Library) -> ClusteringReport:
 def assign_unassigned(library: Library) -> ClusteringReport:
     """Incremental step after indexing: faces on nobody join people, or form new ones.
 
-    People keep the faces they have. Faces not yet on anyone (those just found, and the ones an
-    earlier run left out) join the person they match, and groups of them become new people.
+    Faces not yet on anyone (those just found, and the ones an earlier run left out) are
+    re-clustered together with the people they could change (`cluster.recluster_around`), so the
+    people come out as a full re-cluster would make them, whatever order the photos came in;
+    people far from the new faces are not touched.
     """
     settings = library.settings
     cat = library.catalog
     with cat.tx():
         faces = load_faces(library, backend=settings.face_backend)
-        decisions = decisions_of(faces)
         members: dict[int, list[FaceRecord]] = {}
         waiting: list[FaceRecord] = []
         for face in faces:
@@ -384,15 +406,18 @@ def assign_unassigned(library: Library) -> ClusteringReport:
                 waiting.append(face.record)
         if not waiting:
             return ClusteringReport(len(faces), len(members), 0, 0, 0)
-        result = assign_new_faces(waiting, members, (), decisions, cluster_params(settings))
-        report = _apply(cat, faces, result, full=False)
+        decisions = decisions_of(faces, user_merges(cat))
+        result, scope = recluster_around(waiting, members, decisions, cluster_params(settings))
+        report = _apply(cat, [f for f in faces if f.id in scope], result, total=len(faces))
         if report.changed:
             cat.audit("people.assign", None, actor="photogen", **report.as_dict())
     return report
 
 
-def _apply(cat: Catalog, faces: Sequence[StoredFace], result: PeopleAssignment, *, full: bool) -> ClusteringReport:
-    """Write a clustering outcome: new people get rows, faces move, people left with none go."""
+def _apply(
+    cat: Catalog, faces: Sequence[StoredFace], result: PeopleAssignment, *, total: int | None = None
+) -> ClusteringReport:
+    """Write a clustering outcome for `faces`: new people get rows, faces move, people left with none go."""
     person_of = result.person_of()
     for group in result.new_people:
         person = int(cat.execute("INSERT INTO people (created_at) VALUES (?)", (utc_now(),)).lastrowid)
@@ -401,13 +426,14 @@ def _apply(cat: Catalog, faces: Sequence[StoredFace], result: PeopleAssignment, 
     for face in faces:
         if face.is_pinned or face.assignment == "rejected":
             continue  # the user's say is never rewritten by clustering
-        target = person_of.get(face.id) if full else person_of.get(face.id, face.person_id)
+        target = person_of.get(face.id)
         if target != face.person_id:
             cat.execute("UPDATE faces SET person_id = ?, assignment = 'auto' WHERE id = ?", (target, face.id))
             changed += 1
     _drop_empty_people(cat)
     people = cat.scalar("SELECT count(*) FROM people")
-    return ClusteringReport(len(faces), int(people), len(result.new_people), len(result.unassigned), changed)
+    faces_count = len(faces) if total is None else total
+    return ClusteringReport(faces_count, int(people), len(result.new_people), len(result.unassigned), changed)
 
 
 def _drop_empty_people(cat: Catalog) -> None:

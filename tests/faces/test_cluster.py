@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import random
 
 import numpy as np
 import pytest
@@ -14,7 +15,9 @@ from photogen.faces.cluster import (
     assign_new_faces,
     best_reference_faces,
     cluster_faces,
+    people_near,
     person_centroid,
+    recluster_around,
 )
 from tests.faces.conftest import AnalysedPhoto
 
@@ -132,6 +135,98 @@ def test_new_faces_with_no_match_form_a_new_person() -> None:
     result = assign_new_faces(strangers, {7: known})
     assert result.people == {} and len(result.new_people) == 1
     assert set(result.new_people[0]) == {f.face_id for f in strangers}
+
+
+def _index_in_batches(faces: list[FaceRecord], batches: list[list[FaceRecord]]) -> list[set[int]]:
+    """What the library path does as photos arrive: each batch is re-clustered with the people near it."""
+    person: dict[int, int] = {}
+    next_id = 1000
+    seen: list[FaceRecord] = []
+    for batch in batches:
+        seen += batch
+        members: dict[int, list[FaceRecord]] = {}
+        waiting = []
+        for face in seen:
+            (members.setdefault(person[face.face_id], []) if face.face_id in person else waiting).append(face)
+        result, scope = recluster_around(waiting, members)
+        for face_id in scope:
+            person.pop(face_id, None)
+        person.update(result.person_of())
+        for group in result.new_people:
+            next_id += 1
+            person.update(dict.fromkeys(group, next_id))
+    groups: dict[int, set[int]] = {}
+    for face_id, who in person.items():
+        groups.setdefault(who, set()).add(face_id)
+    return sorted(groups.values(), key=min)
+
+
+def _two_look_alikes() -> tuple[list[FaceRecord], dict[int, int]]:
+    """Two people 5 faces each, plus one face of each that resembles the other (cosine 0.47 between them)."""
+    rng = np.random.default_rng(23)
+    a, b = _unit(rng.normal(size=128)), _unit(rng.normal(size=128))
+    b = _unit(b - (b @ a) * a)  # orthogonal identities
+    identity, vectors = {}, []
+    for who, centre in ((0, a), (1, b)):
+        for _ in range(5):
+            identity[len(vectors)] = who
+            vectors.append(_unit(centre + 0.25 * _unit(rng.normal(size=128))))
+    identity[10], identity[11] = 0, 1
+    vectors += [_unit(a + 0.25 * b), _unit(b + 0.25 * a)]
+    return [FaceRecord(i, i, v, 0.9) for i, v in enumerate(vectors)], identity
+
+
+def test_the_old_incremental_step_merged_look_alikes_seen_first() -> None:
+    """Why the library path lost to the full clustering: the first batch decides for good."""
+    faces, identity = _two_look_alikes()
+    assert float(faces[10].embedding @ faces[11].embedding) >= DEFAULT_PARAMS.link_threshold
+    first = cluster_faces(faces[10:])  # only the two look-alikes so far: one (wrong) person
+    assert len(first.new_people) == 1 and len({identity[f] for f in first.new_people[0]}) == 2
+    grown = assign_new_faces(faces[:10], {1: faces[10:]})  # the others attach to it, on average
+    wrong = set(grown.people.get(1, ())) | {10, 11}
+    assert {identity[f] for f in wrong} == {0, 1} and len(wrong) >= 8
+    # the full clustering keeps them apart, and so does the new incremental step
+    full = _groups(cluster_faces(faces))
+    assert all(len({identity[f] for f in g}) == 1 for g in full)
+    assert _index_in_batches(faces, [faces[10:], faces[:10]]) == sorted(full, key=min)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 10])
+def test_incremental_people_do_not_depend_on_arrival_order(batch: int) -> None:
+    data = _people(6, 6, seed=29, spread=0.6)
+    faces = [FaceRecord(i, i, emb, 0.9 if i % 7 else 0.2) for i, (_, emb) in enumerate(data)]
+    look_alikes, _ = _two_look_alikes()
+    faces += [FaceRecord(100 + f.face_id, 100 + f.photo_id, f.embedding, f.quality) for f in look_alikes]
+    faces.append(FaceRecord(500, 0, data[1][1], 0.9))  # same photo as face 0, same identity as face 1
+    full = sorted(_groups(cluster_faces(faces)), key=min)
+    for seed in range(4):
+        order = faces[:]
+        random.Random(seed).shuffle(order)
+        batches = [order[i : i + batch] for i in range(0, len(order), batch)]
+        assert _index_in_batches(faces, batches) == full, f"order {seed}, batches of {batch}"
+
+
+def test_only_people_near_new_faces_are_reclustered() -> None:
+    data = _people(40, 5, seed=31)
+    faces = [FaceRecord(i, i, emb, 0.9) for i, (_, emb) in enumerate(data)]
+    people = {who: [faces[i] for i, (w, _) in enumerate(data) if w == who] for who in range(40)}
+    newcomer = FaceRecord(999, 999, _unit(people[7][0].embedding + 0.1 * _unit(np.ones(128))), 0.9)
+    assert people_near([newcomer], people) == {7}
+    result, scope = recluster_around([newcomer], people)
+    assert scope == {999} | {f.face_id for f in people[7]}
+    assert set(result.people) == {7} and 999 in result.people[7]
+
+
+def test_an_automatic_wrong_merge_splits_again_but_a_users_merge_holds() -> None:
+    faces, identity = _two_look_alikes()
+    previous = dict.fromkeys(range(12), 5)  # an earlier run had everyone on person 5
+    again = cluster_faces(faces, previous=previous)
+    groups = _groups(again)
+    assert len(groups) == 2 and all(len({identity[f] for f in g}) == 1 for g in groups)
+    assert 5 in again.people  # the bigger share keeps the id
+    # the user merged person 6 into 5: then both clusters stay on 5
+    kept = cluster_faces(faces, UserDecisions(merged={6: 5}), previous=previous)
+    assert set(kept.people) == {5} and set(kept.people[5]) == set(range(12)) and not kept.new_people
 
 
 def test_centroid_and_reference_ranking() -> None:
