@@ -1,7 +1,7 @@
 """Print constraints.txt for the running environment: `name==version` lines a package index serves.
 
 Used by `make constraints`. Unlike `pip freeze`, it never writes a local wheel path or a direct URL:
-every installed distribution becomes its plain index pin. Left out: photogen itself, pip/setuptools/wheel,
+every installed distribution becomes its plain index pin. Left out: photogen itself, pip and wheel (the venv's tooling),
 and NVIDIA's CUDA runtime packages (a CUDA torch's dependencies, not this project's). A local version
 label (torch's `+cpu`) is dropped: `torch==2.13.0` admits the CPU build. Pins of packages the project
 names but this environment cannot hold at the same time (onnxruntime-gpu beside onnxruntime) are kept
@@ -19,7 +19,7 @@ HEADER = (
     "# Versions photogen is tested with: 'make' installs with -c constraints.txt so pip's resolver does not\n"
     "# backtrack for minutes through every release of transformers, gradio and numpy. Regenerate with 'make constraints'.\n"
 )
-SKIP = re.compile(r"^(photogen|pip|setuptools|wheel|nvidia-.*|triton|cuda-.*)$", re.IGNORECASE)
+SKIP = re.compile(r"^(photogen|pip|wheel|nvidia-.*|triton|cuda-.*)$", re.IGNORECASE)
 # one of each pair is installed; the other's pin is carried over
 KEEP_WHEN_ABSENT = {"onnxruntime", "onnxruntime-gpu"}
 
