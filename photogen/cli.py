@@ -565,6 +565,20 @@ def models_export(
     emit(data, as_json, [f"Exported {model_id} ({data['precision']}), opset {data['opset']}, {len(data['files'])} files."])
 
 
+@models_app.command("delete")
+def models_delete(
+    model_id: str,
+    export_precision: Annotated[str | None, typer.Option("--export", help="Delete only this export (fp32, int8, fp16).")] = None,
+) -> None:
+    """Delete a model (its downloads and all its exports), or one export. A folder imported in place is kept."""
+    from photogen.generate.commands import delete_export, delete_model
+
+    if export_precision:
+        typer.echo(f"Deleted {delete_export(model_id, export_precision, settings())}.")
+    else:
+        typer.echo("Deleted " + ", ".join(str(p) for p in delete_model(model_id, settings())) + ".")
+
+
 @models_app.command("create-tiny")
 def models_create_tiny(directory: Path) -> None:
     """Build a tiny random-weight test model (for tests and offline smoke runs; its pictures are noise)."""

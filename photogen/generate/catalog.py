@@ -26,6 +26,18 @@ class License:
     url: str
     # shown with the license text: what the user agrees to in one line
     summary: str
+    # the full text, where photogen ships it; otherwise the user reads it at `url` before accepting
+    text: str = ""
+
+    def full_text(self) -> str:
+        """What the app shows before a download asks for acceptance (Markdown)."""
+        head = f"**{self.name}**" + (f" ({self.url})" if self.url else "") + f"\n\n{self.summary}"
+        if self.text:
+            return f"{head}\n\n```text\n{self.text.strip()}\n```"
+        return (
+            f"{head}\n\nThe full text is long and is not shipped with photogen: read it at {self.url} "
+            "before you accept. Accepting here records that you did."
+        )
 
 
 @dataclass(frozen=True)
@@ -69,7 +81,24 @@ SAI_COMMUNITY = License(
     url="https://huggingface.co/stabilityai/sd-turbo/blob/main/LICENSE.md",
     summary="Free for research, non-commercial use and organisations under USD 1M annual revenue.",
 )
-MIT = License(id="mit", name="MIT", url="https://opensource.org/license/mit", summary="Free use with attribution.")
+_MIT_TEXT = """\
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software and
+associated documentation files (the "Software"), to deal in the Software without restriction, including
+without limitation the rights to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is furnished to do so, subject to the
+following conditions:
+
+The above copyright notice and this permission notice shall be included in all copies or substantial
+portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED, INCLUDING BUT NOT
+LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO
+EVENT SHALL THE AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER
+IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE
+USE OR OTHER DEALINGS IN THE SOFTWARE.
+"""
+MIT = License(id="mit", name="MIT", url="https://opensource.org/license/mit", summary="Free use with attribution.",
+              text=_MIT_TEXT)  # fmt: skip
 TEST_LICENSE = License(id="test", name="photogen test model", url="", summary="Random weights made on this machine.")
 
 CATALOG: tuple[ModelSpec, ...] = (

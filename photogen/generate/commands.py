@@ -5,7 +5,9 @@ The CLI and the UI own argument parsing, progress display and output format; not
 
 from __future__ import annotations
 
+import errno
 import logging
+import shutil
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -47,6 +49,7 @@ from photogen.generate.sources import (
     import_model,
     installed_model,
     list_installed,
+    models_home,
 )
 from photogen.generate.tiny import create_tiny_pipeline
 from photogen.settings import Settings
@@ -77,6 +80,9 @@ class ModelStatus:
     installed: bool
     # precision -> "ready" | "missing" | "stale: <why>"
     exports: dict[str, str]
+    # measured on disk: what photogen holds of the weights (0 for a folder used in place) and each export
+    installed_bytes: int = 0
+    export_bytes: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,7 +115,16 @@ def _status(spec: ModelSpec, settings: Settings) -> ModelStatus:
         identity_adapters=spec.identity_adapters,
         installed=installed is not None,
         exports={p: _export_state(settings, installed, spec.id, p) for p in PRECISIONS},
+        installed_bytes=folder_bytes(models_home(settings) / spec.id),
+        export_bytes={p: folder_bytes(export_dir(settings, spec.id, p)) for p in PRECISIONS},
     )
+
+
+def folder_bytes(path: Path) -> int:
+    """Bytes of the files under `path` (0 when it does not exist); links are not followed."""
+    if not path.exists():
+        return 0
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def list_models(settings: Settings) -> list[ModelStatus]:
@@ -136,6 +151,30 @@ def download(model: str | ModelSpec, settings: Settings, accept_license: bool | 
     return download_model(model, settings, prompt, progress, endpoint, token, cancel)
 
 
+def delete_model(model_id: str, settings: Settings) -> list[Path]:
+    """`photogen models delete ID`: what photogen holds of a model (downloads, converted weights, its
+    record) and all its exports. A folder imported in place is the user's own: it stays where it is."""
+    paths = [models_home(settings) / model_id, settings.models_dir / model_id]
+    present = [p for p in paths if p.exists()]
+    if not present:
+        raise PhotogenError(f"Model '{model_id}' is not installed and has no exports: nothing to delete.")
+    for path in present:
+        shutil.rmtree(path)
+    logger.info("deleted model %s: %s", model_id, ", ".join(map(str, present)))
+    return present
+
+
+def delete_export(model_id: str, precision: str, settings: Settings) -> Path:
+    """`photogen models delete ID --export PRECISION`: one export; the model stays and can be exported again."""
+    if precision not in PRECISIONS:
+        raise PhotogenError(f"Unknown precision '{precision}': use one of {', '.join(PRECISIONS)}.")
+    path = export_dir(settings, model_id, precision)  # type: ignore[arg-type]
+    if not path.exists():
+        raise PhotogenError(f"{model_id} has no {precision} export: nothing to delete.")
+    shutil.rmtree(path)
+    return path
+
+
 def import_weights(path: str | Path, settings: Settings, name: str | None = None) -> InstalledModel:
     """`photogen models import PATH [--name ID]`: a diffusers folder or a single .safetensors checkpoint."""
     return import_model(path, settings, name)
@@ -147,9 +186,18 @@ def export(model_id: str, precision: Precision, settings: Settings, force: bool 
     if precision not in PRECISIONS:
         raise PhotogenError(f"Unknown precision '{precision}': use one of {', '.join(PRECISIONS)}.")
     installed = installed_model(model_id, settings)
-    if force:
-        return export_model(installed, precision, settings, hooks=hooks, progress=progress)
-    return ensure_export(installed, precision, settings, hooks=hooks, progress=progress)[1]
+    try:
+        if force:
+            return export_model(installed, precision, settings, hooks=hooks, progress=progress)
+        return ensure_export(installed, precision, settings, hooks=hooks, progress=progress)[1]
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        # export_model removed its staging folder: no half-written export is left to be loaded
+        raise PhotogenError(
+            f"The disk holding {settings.models_dir} is full: the {precision} export of {model_id} was stopped and "
+            "nothing half-written was kept. Free some space (or choose int8, the smallest) and export again."
+        ) from e
 
 
 def create_tiny(out_dir: str | Path, settings: Settings, register: bool = True, model_id: str = "tiny-test") -> Path:
@@ -361,6 +409,8 @@ __all__ = [
     "GenerationResult",
     "ModelStatus",
     "create_tiny",
+    "delete_export",
+    "delete_model",
     "default_precision",
     "download",
     "export",

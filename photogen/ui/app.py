@@ -16,7 +16,7 @@ from photogen.create.studio import Studio
 from photogen.errors import PhotogenError
 from photogen.library.library import open_library
 from photogen.settings import Settings
-from photogen.ui import connect_tab, create_tab, library_tab, people_tab, privacy_tab, views
+from photogen.ui import connect_tab, create_tab, library_tab, models_tab, people_tab, privacy_tab, views
 from photogen.ui.session import SessionFactory, close_session
 
 log = logging.getLogger(__name__)
@@ -50,6 +50,7 @@ def build_app(factory: SessionFactory, studio: Studio | None = None) -> gr.Block
                 library_tab.build(session),
                 people_tab.build(session),
                 privacy_tab.build(session),
+                models_tab.build(factory.settings),
             ]
         views.wire(demo, tabs, session, factory.open, hooks)
     return demo

@@ -205,3 +205,7 @@ def test_cli_says_the_same_in_one_line(settings: Settings, hub: FakeHub, tmp_pat
     assert proc.returncode == 0, proc.stderr
     assert f"Downloaded {MODEL}" in proc.stdout
     assert installed_model(MODEL, settings).source_dir == _final(settings, hub)
+    proc = subprocess.run([*cmd[:3], "models", "delete", MODEL], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert not downloads_dir(MODEL, settings).exists()
+    _assert_not_installed(settings)

@@ -1,0 +1,251 @@
+"""Models tab: the catalog, license, download (with progress, cancel and resume), export, delete, import.
+
+Every action is the owner's alone: the server refuses it for share-link guests and Space visitors
+(photogen.ui.access), not only the UI. The work itself is photogen.generate.commands, shared with
+`photogen models ...`.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from photogen.errors import PhotogenError, Refusal
+from photogen.generate import commands
+from photogen.generate.catalog import CATALOG, get_model_spec
+from photogen.generate.identity.adapters import ADAPTERS
+from photogen.generate.manifest import PRECISIONS
+from photogen.generate.sources import accepted_licenses, is_license_accepted, record_license_acceptance
+from photogen.settings import Settings
+from photogen.ui.access import Capability
+from photogen.ui.access import require as require_role
+from photogen.ui.common import readable_errors
+from photogen.ui.views import TabView
+
+# (fraction, desc) like gr.Progress
+Progress = Callable[..., Any]
+CHECKPOINT, ADAPTER = "Model (diffusers folder or .safetensors)", "Identity adapter (.safetensors or .bin)"
+LOCAL_ONLY = (
+    "Models are managed by the owner at this computer. Here you can use the models already installed."
+)
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.2f} GB" if n else "-"
+
+
+def catalog_rows(settings: Settings) -> list[list[Any]]:
+    """One row a model: the catalog's download size, the license, and what is on disk (measured)."""
+    rows = []
+    for m in commands.list_models(settings):
+        exports = ", ".join(f"{p} {state.split(':')[0]} ({_gb(m.export_bytes.get(p, 0))})"
+                            for p, state in m.exports.items() if state != "missing")  # fmt: skip
+        on_disk = f"yes ({_gb(m.installed_bytes)} on disk)" if m.installed else "no"
+        rows.append([m.title, m.id, _gb(m.download_bytes), m.license, on_disk, exports or "none"])
+    return rows
+
+
+def model_choices(settings: Settings) -> list[tuple[str, str]]:
+    return [(m.title, m.id) for m in commands.list_models(settings)]
+
+
+def license_text(settings: Settings, model_id: str | None) -> tuple[str, bool]:
+    """The chosen model's license in full, and whether it was accepted already."""
+    if not model_id:
+        return "Choose a model to see its license.", False
+    try:
+        spec = get_model_spec(model_id)
+    except PhotogenError:
+        return f"**{model_id}** was imported by you: its own terms apply.", True
+    if not spec.hf_repo:
+        return f"**{spec.title}**: {spec.license.summary} Nothing to download.", True
+    accepted = is_license_accepted(spec, settings)
+    when = accepted_licenses(settings).get(spec.id, {}).get("accepted_at")
+    note = f"\n\n*You accepted this license on {when}.*" if accepted and when else ""
+    return spec.license.full_text() + note, accepted
+
+
+def _owner(request: Any, settings: Settings, *capabilities: Capability) -> None:
+    """Refuse (fail the call, not only grey a button) unless the owner at this computer asks."""
+    for capability in capabilities or (Capability.MODELS,):
+        try:
+            require_role(request, capability, space_mode=settings.space_mode)
+        except PhotogenError as e:
+            raise e if getattr(e, "refusal", False) else Refusal(str(e)) from e
+
+
+def _reported(fn: Callable[..., str]) -> Callable[..., str]:
+    """A handler whose result is a status line: a user's error is that line too (and a notice), so
+    the panel keeps saying what went wrong and what to do; a refusal still fails the call."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> str:
+        try:
+            return fn(*args, **kwargs)
+        except PhotogenError as exc:
+            if getattr(exc, "refusal", False):
+                raise
+            gr.Warning(str(exc))
+            return f"**Not done:** {exc}"
+
+    return readable_errors(wrapper)
+
+
+def download(settings: Settings, request: Any, model_id: str, accepted: bool, progress: Progress,
+             cancel: threading.Event | None = None) -> str:  # fmt: skip
+    """Download the chosen catalog model once its license is accepted here; progress in bytes."""
+    _owner(request, settings)
+    if not model_id:
+        raise PhotogenError("Choose a model first.")
+    spec = get_model_spec(model_id)
+    if not spec.hf_repo:
+        raise PhotogenError(f"{spec.title} is not downloaded: it is built on this computer (`photogen models create-tiny`).")
+    if spec.needs_license_acceptance and not is_license_accepted(spec, settings):
+        if not accepted:
+            raise PhotogenError(f"Read the {spec.license.name} license above and tick \"I accept\" to download {spec.title}.")
+        record_license_acceptance(spec, settings)
+
+    def on_bytes(done: int, total: int, what: str) -> None:
+        progress(done / total if total else None, desc=f"{what}: {done / 1e9:.2f} of {total / 1e9:.2f} GB")
+
+    installed = commands.download(spec, settings, accept_license=True, progress=on_bytes, cancel=cancel)
+    size = commands.folder_bytes(installed.source_dir)
+    return f"Downloaded **{spec.title}** ({size / 1e9:.2f} GB, checked). Next: export it for this computer."
+
+
+def export(settings: Settings, request: Any, model_id: str, precision: str, progress: Progress) -> str:
+    _owner(request, settings)
+    if not model_id:
+        raise PhotogenError("Choose a model first.")
+
+    def on_stage(stage: str, done: int, total: int) -> None:
+        progress(done / total if total else None, desc=f"Exporting: {stage}")
+
+    manifest = commands.export(model_id, precision, settings, progress=on_stage)  # type: ignore[arg-type]
+    size = commands.folder_bytes(commands.export_dir(settings, model_id, manifest.precision))
+    return f"Exported **{model_id}** at {manifest.precision} ({size / 1e9:.2f} GB). It is ready in Create."
+
+
+def delete_model(settings: Settings, request: Any, model_id: str) -> str:
+    _owner(request, settings)
+    removed = commands.delete_model(model_id, settings)
+    return f"Deleted {model_id}: " + ", ".join(str(p) for p in removed) + "."
+
+
+def delete_export(settings: Settings, request: Any, model_id: str, precision: str) -> str:
+    _owner(request, settings)
+    return f"Deleted the {precision} export of {model_id} ({commands.delete_export(model_id, precision, settings)})."
+
+
+def import_path(settings: Settings, request: Any, path: str, kind: str, name: str, adapter_id: str | None,
+                accepted: bool) -> str:  # fmt: skip
+    """Import weights the owner already has, by their path on this computer."""
+    _owner(request, settings, Capability.MODELS, Capability.HOST_FILES)
+    if not (path or "").strip():
+        raise PhotogenError("Give the path of a diffusers folder, a .safetensors checkpoint or an adapter file.")
+    if kind == ADAPTER:
+        from photogen.generate.identity import import_adapter
+
+        if not adapter_id:
+            raise PhotogenError("Choose which identity adapter the file is.")
+        installed = import_adapter(path.strip(), adapter_id, settings, accept_license=accepted)
+        return f"Imported the identity adapter {installed.spec.id}."
+    model = commands.import_weights(path.strip(), settings, (name or "").strip() or None)
+    return f"Imported **{model.spec.id}**. Next: export it for this computer."
+
+
+def build(settings: Settings) -> TabView:
+    # a running download's cancel switch, by browser session (not a module global: one per app and visitor)
+    running: dict[str, threading.Event] = {}
+    with gr.Tab("Models", id="models") as tab:
+        gr.Markdown(
+            "AI styles and new scenes need a diffusion model, downloaded once from the Hugging Face hub (its "
+            "license is shown first; a stopped download resumes) and exported for this computer. "
+            + ("" if not settings.space_mode else LOCAL_ONLY)
+        )
+        table = gr.Dataframe(headers=["Model", "ID", "Download", "License", "Installed", "Exports"],
+                             interactive=False, elem_id="models-catalog")  # fmt: skip
+        model = gr.Dropdown(label="Model", choices=model_choices(settings), value=CATALOG[0].id, elem_id="models-model")
+        license_md = gr.Markdown(elem_id="models-license")
+        accept = gr.Checkbox(label="I have read and accept this license", elem_id="models-accept")
+        with gr.Row():
+            download_btn = gr.Button("Download", variant="primary", elem_id="models-download")
+            cancel_btn = gr.Button("Cancel download", elem_id="models-cancel")
+        with gr.Row():
+            precision = gr.Radio(list(PRECISIONS), value=commands.default_precision(), elem_id="models-precision",
+                                 label="Precision (chosen for this computer: fp16 on a GPU, fp32 on a CPU; int8 is smallest)")  # fmt: skip
+            export_btn = gr.Button("Export for this computer", elem_id="models-export")
+        with gr.Row():
+            delete_export_btn = gr.Button("Delete this export", variant="stop")
+            delete_model_btn = gr.Button("Delete this model and its exports", variant="stop")
+        status = gr.Markdown(elem_id="models-status")
+        with gr.Accordion("Import weights you already have (this computer only)", open=False):
+            path = gr.Textbox(label="Path on this computer")
+            kind = gr.Radio([CHECKPOINT, ADAPTER], value=CHECKPOINT, label="What it is")
+            name = gr.Textbox(label="Name for the model (optional)")
+            adapter = gr.Dropdown([a.id for a in ADAPTERS if not a.test_model], label="Which identity adapter")
+            adapter_accept = gr.Checkbox(label="I accept the adapter's license (shown in its description)")
+            import_btn = gr.Button("Import")
+
+        @readable_errors
+        def _refresh(_session: Any, chosen: str | None) -> tuple[Any, ...]:
+            text, accepted = license_text(settings, chosen)
+            return catalog_rows(settings), gr.update(choices=model_choices(settings)), text, accepted
+
+        refresh_io: dict[str, Any] = {"inputs": [model], "outputs": [table, model, license_md, accept]}
+
+        @readable_errors
+        def _choose(chosen: str | None) -> tuple[str, bool]:
+            return license_text(settings, chosen)
+
+        @_reported
+        def _download(chosen: str, accepted: bool, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
+            key = f"{getattr(request, 'session_hash', '')}:{chosen}"
+            running[key] = cancel = threading.Event()
+            try:
+                return download(settings, request, chosen, accepted, progress, cancel)
+            finally:
+                running.pop(key, None)
+
+        @_reported
+        def _cancel(chosen: str, request: gr.Request) -> str:
+            _owner(request, settings)
+            event = running.get(f"{getattr(request, 'session_hash', '')}:{chosen}")
+            if event is None:
+                return "No download of this model is running."
+            event.set()
+            return "Stopping the download; what arrived is kept, and the next download resumes from there."
+
+        @_reported
+        def _export(chosen: str, chosen_precision: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
+            return export(settings, request, chosen, chosen_precision, progress)
+
+        @_reported
+        def _delete_model(chosen: str, request: gr.Request) -> str:
+            return delete_model(settings, request, chosen)
+
+        @_reported
+        def _delete_export(chosen: str, chosen_precision: str, request: gr.Request) -> str:
+            return delete_export(settings, request, chosen, chosen_precision)
+
+        @_reported
+        def _import(p: str, k: str, n: str, a: str | None, ok: bool, request: gr.Request) -> str:
+            return import_path(settings, request, p, k, n, a, ok)
+
+        def refresh_after(event: Any) -> None:
+            event.then(lambda chosen: _refresh(None, chosen), **refresh_io)
+
+        model.change(_choose, inputs=model, outputs=[license_md, accept])
+        refresh_after(download_btn.click(_download, inputs=[model, accept], outputs=status, api_name="models_download"))
+        cancel_btn.click(_cancel, inputs=model, outputs=status, api_name="models_cancel")
+        refresh_after(export_btn.click(_export, inputs=[model, precision], outputs=status, api_name="models_export"))
+        refresh_after(delete_model_btn.click(_delete_model, inputs=model, outputs=status, api_name="models_delete"))
+        refresh_after(delete_export_btn.click(_delete_export, inputs=[model, precision], outputs=status,
+                                              api_name="models_delete_export"))  # fmt: skip
+        refresh_after(import_btn.click(_import, inputs=[path, kind, name, adapter, adapter_accept], outputs=status,
+                                       api_name="models_import"))  # fmt: skip
+    return TabView(tab, _refresh, refresh_io["outputs"], refresh_io["inputs"])
