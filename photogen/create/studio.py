@@ -534,7 +534,7 @@ def choose_mode(*, has_photo: bool, prompt: str, style: str | None, ai_available
     if not ai_available:
         raise PhotogenError(
             "Making a new scene needs a diffusion model. Choose a photo under 'Start from photos' for an instant "
-            "style, or install a model: `photogen models download lcm-dreamshaper-v7` (or `photogen models import PATH`)."
+            "style, or get a model once in the Models tab (`photogen models download lcm-dreamshaper-v7` in a terminal)."
         )
     return "text"
 
@@ -560,8 +560,8 @@ def _find_person(known: Sequence[KnownPerson], name: str) -> KnownPerson:
 def _default_model(installed: Sequence[str]) -> str:
     if not installed:
         raise PhotogenError(
-            "No diffusion model is installed yet. Download one with `photogen models download lcm-dreamshaper-v7` "
-            "(or import your own with `photogen models import PATH`); instant styles work without one."
+            "No diffusion model is installed yet. Get one in the Models tab (or `photogen models download "
+            "lcm-dreamshaper-v7` in a terminal); instant styles work without one."
         )
     from photogen.generate.catalog import CATALOG
 

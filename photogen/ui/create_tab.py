@@ -42,10 +42,21 @@ def model_banner(settings: Any) -> str:
     spec = get_model_spec(DEFAULT_MODEL)
     return (
         "Instant styles work right now, on your photos, without any download. For AI styles and new scenes "
-        f"with your people, install a model once: `photogen models download {spec.id}` "
-        f"({spec.download_bytes / 1e9:.1f} GB to download; its license is shown first), or import one you "
-        "already have with `photogen models import PATH`."
+        f"with your people, get a model once in the **Models** tab: {spec.title}, "
+        f"{spec.download_bytes / 1e9:.1f} GB to download (its license is shown first), or import one you already have."
     )
+
+
+def unnamed_people_note(library: Library) -> str:
+    """People found in the photos but not named yet, so a new user sees that faces were found."""
+    from photogen.faces.people import list_people
+
+    unnamed = [p for p in list_people(library, include_hidden=False) if not p.name]
+    if not unnamed:
+        return ""
+    shown = [f"{p.label}, {len(p.photo_ids)} photo{'' if len(p.photo_ids) == 1 else 's'}" for p in unnamed[:6]]
+    more = f"; and {len(unnamed) - 6} more" if len(unnamed) > 6 else ""
+    return "Found in your photos: " + "; ".join(shown) + more + ": name them in **People** to put them in pictures."
 
 
 def default_style(ai_available: bool) -> str:
@@ -175,6 +186,7 @@ def build(session: gr.State, studio: Studio) -> TabView:
     ai_available = model_installed(studio.settings)
     with gr.Tab("Create", id="create") as tab:
         banner = gr.Markdown(model_banner(studio.settings), elem_id="create-banner")
+        to_models = gr.Button("Open Models", size="sm", visible=not ai_available, elem_id="create-to-models")
         with gr.Row(visible=False) as first_steps:
             gr.Markdown(FIRST_STEPS, elem_id="create-first-steps")
             to_connect = gr.Button("Connect photos", variant="primary", elem_id="create-to-connect")
@@ -184,6 +196,7 @@ def build(session: gr.State, studio: Studio) -> TabView:
             with gr.Column():
                 chips = gr.Gallery(label="Your people (click a face to add them)", columns=8, height=120, allow_preview=False, interactive=False, elem_id="create-people")
                 people = gr.CheckboxGroup(label="People", choices=[])
+                unnamed = gr.Markdown(elem_id="create-unnamed")
             photos = gr.Dropdown(label="Start from photos", choices=[], multiselect=True, elem_id="create-photos")
         with gr.Row():
             template = gr.Dropdown(label="Template", choices=template_choices(), value="", elem_id="create-template")
@@ -310,14 +323,16 @@ def build(session: gr.State, studio: Studio) -> TabView:
             gr.update(choices=styles, value=keep_style),
             gr.update(samples=[[t] for t in ideas], label=IDEAS_LABEL if ai else IDEAS_NEED_MODEL),
             *cleared,
+            gr.update(visible=not ai),
+            unnamed_people_note(lib),
         )
 
     return TabView(
         tab,
         _on_load,
-        [banner, first_steps, chips, people, photos, style, suggestions, gallery, sources, files, last],
+        [banner, first_steps, chips, people, photos, style, suggestions, gallery, sources, files, last, to_models, unnamed],
         [people, photos, style, style_chosen, last],
-        links=[(to_connect, "connect")],
+        links=[(to_connect, "connect"), (to_models, "models")],
     )
 
 

@@ -51,3 +51,20 @@ def test_more_like_this_and_refine_keep_what_they_should() -> None:
     assert (refined.seed, refined.variants, refined.best_of) == (12, 1, None)
     assert refined.prompt == "a castle at night" and refined.style == "anime"
     assert create_tab.refine_request(first, 10, "  ", "watercolor").prompt == "a castle"
+
+
+def test_people_found_but_not_named_are_shown_with_where_to_name_them(library) -> None:
+    cat = library.catalog
+    photos = [int(cat.execute("INSERT INTO photos (content_hash, indexed_at) VALUES (?, 'now')", (f"h{i}",)).lastrowid) for i in range(4)]
+    named = cat.execute("INSERT INTO people (name, created_at) VALUES ('Anna', 'now')").lastrowid
+    unnamed = cat.execute("INSERT INTO people (name, created_at) VALUES (NULL, 'now')").lastrowid
+    face = "INSERT INTO faces (photo_id, box_x, box_y, box_h, box_w, score, quality, embedding, person_id) VALUES (?, 0, 0, 1, 1, 1, 1, x'00', ?)"
+    for photo in photos[:3]:
+        cat.execute(face, (photo, unnamed))
+    cat.execute(face, (photos[3], named))
+    assert create_tab.unnamed_people_note(library) == (
+        f"Found in your photos: Person {unnamed}, 3 photos: name them in **People** to put them in pictures."
+    )
+    assert [v for _, v in create_tab.people_choices(library)] == ["Anna"]  # only named people can be chosen
+    cat.execute("UPDATE people SET name = 'Ben' WHERE id = ?", (unnamed,))
+    assert create_tab.unnamed_people_note(library) == ""

@@ -38,7 +38,7 @@ def test_create_shows_new_photos_and_forgets_revoked_results(library, settings, 
     session = UISession(library)
     banner, first_steps, *_ = view.refresh(session, [], [], "watercolor", False, None)
     assert first_steps["visible"] is True  # an empty library: Create says to connect photos first
-    assert "photogen models download lcm-dreamshaper-v7" in banner and "GB to download" in banner
+    assert "**Models** tab" in banner and "4.3 GB to download" in banner and "photogen models" not in banner
 
     write_photo(tmp_path / "p" / "Family" / "a.jpg", seed=1)
     add_folder_source(library, tmp_path / "p", ["Family"])
@@ -50,12 +50,12 @@ def test_create_shows_new_photos_and_forgets_revoked_results(library, settings, 
     library.catalog.execute("INSERT INTO creation_sources (creation_id, photo_id) VALUES (?, ?)", (creation, photo_id))
     previous = {"creation_id": creation}
 
-    out = dict(zip(["banner", "first", "chips", "people", "photos", "style", "ideas", "gallery", "sources", "files", "last"], view.refresh(session, [], [photo_id], "watercolor", False, previous), strict=True))
+    out = dict(zip(["banner", "first", "chips", "people", "photos", "style", "ideas", "gallery", "sources", "files", "last", "to_models", "unnamed"], view.refresh(session, [], [photo_id], "watercolor", False, previous), strict=True))
     assert out["first"]["visible"] is False
     assert [v for _, v in out["photos"]["choices"]] == [photo_id] and out["photos"]["value"] == [photo_id]
     assert out["gallery"] == gr.skip()  # the result is still there: it stays
 
     revoke_album(library, "p/Family")
-    out = dict(zip(["banner", "first", "chips", "people", "photos", "style", "ideas", "gallery", "sources", "files", "last"], view.refresh(session, [], [photo_id], "watercolor", False, previous), strict=True))
+    out = dict(zip(["banner", "first", "chips", "people", "photos", "style", "ideas", "gallery", "sources", "files", "last", "to_models", "unnamed"], view.refresh(session, [], [photo_id], "watercolor", False, previous), strict=True))
     assert out["photos"]["choices"] == [] and out["photos"]["value"] == []
     assert out["gallery"] == [] and out["sources"] == "" and out["files"] is None and out["last"] is None
