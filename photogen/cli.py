@@ -760,13 +760,15 @@ def doctor(as_json: JsonOpt = False) -> None:
 @app.command("serve")
 def serve(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 7860,
-    share: Annotated[bool, typer.Option("--share", help="Open a temporary public link (password required).")] = False,
-    password: Annotated[str | None, typer.Option(help="Password for --share.")] = None,
+    share: Annotated[
+        bool,
+        typer.Option("--share", help="Open a temporary public link for guests (password: PHOTOGEN_SHARE_PASSWORD, a prompt, or generated)."),
+    ] = False,
 ) -> None:
     """Start the app (same as `python app.py`)."""
     from photogen.ui.app import launch
 
-    launch(settings(), port=port, share=share, password=password)
+    launch(settings(), port=port, share=share)
 
 
 def main() -> None:

@@ -183,4 +183,7 @@ def crop_face(image: np.ndarray, box: tuple[float, float, float, float], size: i
 def face_crop(library: Library, face_id: int) -> Image.Image:
     """The stored crop of a face (decrypted), for the People view."""
     data = library.get_blob(face_crop_blob_name(face_id))
-    return Image.open(io.BytesIO(data)).convert("RGB")
+    crop = Image.open(io.BytesIO(data)).convert("RGB")
+    # which photo it shows, so a served copy is deleted when that photo is revoked (photogen.ui.served)
+    crop.info["photogen.photo_ids"] = [r[0] for r in library.catalog.query("SELECT photo_id FROM faces WHERE id = ?", (face_id,))]
+    return crop

@@ -278,3 +278,5 @@ def _after_purge(library: Library) -> None:
     removed = library.collect_garbage()
     library.catalog.checkpoint()
     log.info("removed %d encrypted files after a purge", removed)
+    for hook in list(library.after_purge):  # copies outside the store (e.g. what the UI serves) go too
+        hook(library)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ class Library:
     # objects that live exactly as long as this opened library (e.g. its C2PA signer), never in a
     # module-level cache: a Space visitor's keys leave with their session; emptied on wipe and close
     cache: dict[str, Any] = field(default_factory=dict, repr=False)
+    # called with the library after photos were purged (revoke, exclude) and after a wipe: copies kept
+    # outside the encrypted store (the files the UI serves) are deleted with them
+    after_purge: list[Callable[[Library], Any]] = field(default_factory=list, repr=False)
+    after_wipe: list[Callable[[Library], Any]] = field(default_factory=list, repr=False)
 
     @property
     def home(self) -> Path:
@@ -72,6 +77,8 @@ class Library:
         self.collect_garbage()
         cat.checkpoint()
         cat.execute("VACUUM")
+        for hook in [*self.after_wipe, *self.after_purge]:
+            hook(self)
 
     def close(self) -> None:
         self.cache.clear()

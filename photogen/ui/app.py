@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import atexit
+import getpass
 import logging
 import os
 import secrets
-import shutil
 import socket
-import tempfile
+import sys
+import threading
+import time
+from collections import deque
 
 import gradio as gr
 
@@ -17,6 +19,7 @@ from photogen.errors import PhotogenError
 from photogen.library.library import open_library
 from photogen.settings import Settings
 from photogen.ui import connect_tab, create_tab, library_tab, models_tab, people_tab, privacy_tab, views
+from photogen.ui.served import ServedFiles, install_signal_handlers, restore_signal_handlers
 from photogen.ui.session import SessionFactory, close_session
 
 log = logging.getLogger(__name__)
@@ -38,7 +41,7 @@ def build_app(factory: SessionFactory, studio: Studio | None = None) -> gr.Block
     with gr.Blocks(title="photogen", analytics_enabled=False, delete_cache=cache_sweep) as demo:
         gr.Markdown("# photogen\nYour photos, your people, made into new pictures on this computer. Nothing leaves it.")
         if factory.space_mode:
-            gr.Markdown("*This is a private session: your uploads live in memory, encrypted, and vanish when you leave.*")
+            gr.Markdown(space_privacy_note(factory.served))
             gr.Markdown(SPACE_MODELS_NOTE)
         # one session per browser tab; in a Space, closing it deletes the visitor's data
         # (a time-to-live counts from page load, so it would end a session in use: none locally; a day in a Space)
@@ -53,15 +56,19 @@ def build_app(factory: SessionFactory, studio: Studio | None = None) -> gr.Block
                 models_tab.build(factory.settings),
             ]
         views.wire(demo, tabs, session, factory.open, hooks)
+        # the browser tab is gone (its heartbeat stopped): a Space visitor's data goes now, not in an hour
+        demo.unload(factory.leave)
     return demo
 
 
-def _private_temp_dir() -> str:
-    """Gradio caches what it shows in a temp folder; keep it private to this user and remove it on exit."""
-    path = tempfile.mkdtemp(prefix="photogen-ui-")
-    os.chmod(path, 0o700)
-    atexit.register(shutil.rmtree, path, ignore_errors=True)
-    return path
+def space_privacy_note(served: ServedFiles) -> str:
+    """Exactly where a Space visitor's uploads live, as the session banner says it."""
+    where = "in memory (RAM-backed /dev/shm)" if served.in_memory else f"on the Space's disk ({served.root.parent.parent})"
+    return (
+        f"*This is a private session: your uploads and creations are kept {where}, encrypted with a key that exists "
+        "only in this server's memory (the pictures shown to you are plain files there), and they are deleted "
+        "within seconds of you closing this tab.*"
+    )
 
 
 def _online() -> bool:
@@ -72,27 +79,90 @@ def _online() -> bool:
     return True
 
 
+class ShareLogin:
+    """The share link's login check, with failed attempts rate limited.
+
+    Every visitor of a share link reaches the app through the same local tunnel, so attempts cannot
+    be told apart by address: after `max_failures` wrong passwords within `window_s` seconds, every
+    login (even a right one) is refused until the window has passed. That caps guessing at
+    `max_failures` tries per window; the price is that a guesser can keep real guests out meanwhile.
+    """
+
+    def __init__(self, user: str, password: str, *, max_failures: int = 5, window_s: float = 60.0, clock: object = time.monotonic) -> None:
+        self.user, self._password = user, password
+        self.max_failures, self.window_s = max_failures, window_s
+        self._clock = clock
+        self._failures: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def locked(self) -> bool:
+        now = self._clock()  # type: ignore[operator]
+        while self._failures and now - self._failures[0] > self.window_s:
+            self._failures.popleft()
+        return len(self._failures) >= self.max_failures
+
+    def __call__(self, user: str, password: str) -> bool:
+        with self._lock:
+            if self.locked():
+                log.warning("share link login refused: too many failed attempts in the last %.0f s", self.window_s)
+                return False
+            ok = secrets.compare_digest(user.encode(), self.user.encode()) & secrets.compare_digest(password.encode(), self._password.encode())
+            if not ok:
+                self._failures.append(self._clock())  # type: ignore[arg-type]
+                log.warning("share link login failed (%d of %d allowed per %.0f s)", len(self._failures), self.max_failures, self.window_s)
+            return ok
+
+
+def share_password(given: str | None = None) -> tuple[str, bool]:
+    """The share link's password and whether it was generated: given, PHOTOGEN_SHARE_PASSWORD, a prompt, or generated.
+
+    Never from the command line (a process list shows every argument)."""
+    if given:
+        return given, False
+    from_env = os.environ.get("PHOTOGEN_SHARE_PASSWORD")
+    if from_env:
+        return from_env, False
+    if sys.stdin.isatty():
+        typed = getpass.getpass("Password for the share link (Enter: generate one): ")
+        if typed:
+            if len(typed) < 8:
+                raise PhotogenError("A share link password needs at least 8 characters; nothing was shared.")
+            return typed, False
+    return secrets.token_urlsafe(12), True
+
+
 def share_auth(password: str | None) -> tuple[str, str]:
     """Credentials for a share link: the user's password, or a strong generated one."""
-    return SHARE_USER, password or secrets.token_urlsafe(12)
+    return SHARE_USER, share_password(password)[0]
 
 
 def launch(settings: Settings, *, port: int = 7860, share: bool = False, password: str | None = None) -> None:
+    """Serve the app. `password` is for programmatic use; people give it by PHOTOGEN_SHARE_PASSWORD or the prompt."""
     os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no calls home
     os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-    if not os.environ.get("GRADIO_TEMP_DIR"):
-        os.environ["GRADIO_TEMP_DIR"] = _private_temp_dir()
     auth = None
     if share:
         if not _online():
             raise PhotogenError("A share link needs the internet, and this computer is offline. Run without --share.")
-        auth = share_auth(password)
-        if not password:
-            print(f"Share link login: user {auth[0]!r}, password {auth[1]!r}")  # noqa: T201 - the user must see it
+        secret, generated = share_password(password)
+        auth = ShareLogin(SHARE_USER, secret)
+        if generated:
+            print(f"Share link login: user {SHARE_USER!r}, password {secret!r}")  # noqa: T201 - the user must see it
     shared = None if settings.space_mode else open_library(settings)  # unlock (and ask) before serving
-    demo = build_app(SessionFactory(settings, shared))
+    # everything the browser is shown lives in one private per-run folder, Gradio's cache included:
+    # GRADIO_TEMP_DIR must name it before any Blocks is built (each reads it when it is made)
+    served = ServedFiles.for_this_run()
+    os.environ["GRADIO_TEMP_DIR"] = str(served.root)
+    factory = SessionFactory(settings, shared, served)
+
+    def cleanup() -> None:
+        factory.close_all()
+        served.close()
+
+    previous = install_signal_handlers(cleanup)
+    demo = build_app(factory)
     try:
         demo.queue(default_concurrency_limit=4).launch(
             server_name="0.0.0.0" if settings.space_mode else "127.0.0.1",  # a Space must listen on its container port
@@ -103,5 +173,7 @@ def launch(settings: Settings, *, port: int = 7860, share: bool = False, passwor
             footer_links=[],
         )
     finally:
+        cleanup()
+        restore_signal_handlers(previous)
         if shared is not None:
             shared.close()

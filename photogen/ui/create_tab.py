@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from photogen.create.templates import list_templates
 from photogen.errors import PhotogenError
 from photogen.library.library import Library
 from photogen.library.photos import list_photos
+from photogen.ui import served
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
 from photogen.ui.views import TabView
@@ -231,10 +230,13 @@ def build(session: gr.State, studio: Studio) -> TabView:
 
         def _run(s: UISession, request: CreateRequest, progress: Any) -> tuple[Any, ...]:
             sess = require(s)
-            out = Path(tempfile.mkdtemp(prefix="creation-", dir=_outputs_root(sess)))
+            out = sess.served.folder("creation-")
             creation = studio.create(sess.library, request, out, progress=lambda f, what: progress(f, desc=what))
-            items = [(v.image, caption(creation, i)) for i, v in enumerate(creation.variants)]
-            paths = [str(p) for v in creation.variants for p in v.files]
+            # what is shown and offered for download is served from the private per-run folder, recorded
+            # with the photos it came from so a revoke deletes it at once
+            used = {*creation.source_photo_ids, *(pid for v in creation.variants for pid in v.reference_photo_ids)}
+            items = [(sess.served.image(v.image, used, creation.id), caption(creation, i)) for i, v in enumerate(creation.variants)]
+            paths = [sess.served.record(p, used, creation.id) for v in creation.variants for p in v.files]
             state = {"request": request, "seeds": [v.seed for v in creation.variants], "creation_id": creation.id, "kind": creation.kind}
             return items, sources_markdown(sess.library, creation), paths, state
 
@@ -276,15 +278,18 @@ def build(session: gr.State, studio: Studio) -> TabView:
             sess = require(s)
             if not current:
                 raise PhotogenError("Make something first.")
-            out = Path(tempfile.mkdtemp(prefix="upscaled-", dir=_outputs_root(sess)))
+            out = sess.served.folder("upscaled-")
             paths = []
             for i, item in enumerate(current):
                 source = item[0] if isinstance(item, (list, tuple)) else item
                 image = source if isinstance(source, Image.Image) else Image.open(getattr(source, "path", source))
+                origin = None if isinstance(source, Image.Image) else sess.served.origin(getattr(source, "path", source))
                 progress(i / len(current), desc="Upscaling")
                 result = upscale(image, scale=4, model="realesrgan-fast")
                 saved = save_output(result.image, out / f"upscaled-{i}.png", CreationClaim(kind="ai-generated"), signer=studio.signer(sess.library))
-                paths.append(str(saved.path))
+                if saved.c2pa_error:
+                    gr.Warning(f"{saved.path.name} has no content credentials (C2PA signing failed: {saved.c2pa_error}); XMP and the watermark still mark it.")
+                paths.append(sess.served.record(saved.path, origin.photo_ids if origin else None, origin.creation_id if origin else None))
             return paths
 
         go.click(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(lambda: 0, outputs=selected)
@@ -317,7 +322,7 @@ def build(session: gr.State, studio: Studio) -> TabView:
         return (
             model_banner(studio.settings),
             gr.update(visible=not photo_list),
-            people_chips(lib),
+            served.show(lib, people_chips(lib)),
             gr.update(choices=names, value=[n for n in (chosen_people or []) if n in {v for _, v in names}]),
             gr.update(choices=photo_list, value=[p for p in (chosen_photos or []) if p in {v for _, v in photo_list}]),
             gr.update(choices=styles, value=keep_style),
@@ -334,14 +339,3 @@ def build(session: gr.State, studio: Studio) -> TabView:
         [people, photos, style, style_chosen, last],
         links=[(to_connect, "connect"), (to_models, "models")],
     )
-
-
-def _outputs_root(session: UISession) -> str:
-    """Finished files live beside the session: the visitor's private folder in a Space, else the app's
-    private temp folder (mode 0700, removed when the app exits); downloads are the user's copies."""
-    if session.private_home is not None:
-        root = session.private_home / "outputs"
-    else:
-        root = Path(os.environ.get("GRADIO_TEMP_DIR") or tempfile.gettempdir()) / "photogen-outputs"
-    root.mkdir(parents=True, exist_ok=True)
-    return str(root)

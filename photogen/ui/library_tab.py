@@ -11,7 +11,9 @@ from PIL import Image
 from photogen.library.consent import list_albums
 from photogen.library.library import Library
 from photogen.library.photos import get_photo, list_photos, thumbnail_bytes
+from photogen.ui import served
 from photogen.ui.common import readable_errors, require
+from photogen.ui.served import PHOTO_IDS_KEY
 from photogen.ui.session import UISession
 from photogen.ui.views import TabView
 
@@ -41,6 +43,7 @@ def photo_details(library: Library, photo_id: int | None) -> tuple[Image.Image |
         return None, {}
     record = get_photo(library, int(photo_id))
     image = Image.open(io.BytesIO(thumbnail_bytes(library, int(photo_id))))
+    image.info[PHOTO_IDS_KEY] = [int(photo_id)]  # a served copy is deleted when this photo is revoked
     return image, record.as_dict()
 
 
@@ -104,7 +107,8 @@ def build(session: gr.State) -> TabView:
             row = getattr(evt, "row_value", None)
             if not row:
                 return None, {}
-            return photo_details(lib, int(row[0]))
+            image, meta = photo_details(lib, int(row[0]))
+            return served.show(lib, image), meta
 
         refresh.click(_refresh, inputs=session, outputs=[albums, photos, places, world, months])
         photos.select(_select, inputs=session, outputs=[thumb, meta])

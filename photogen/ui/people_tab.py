@@ -11,6 +11,7 @@ from photogen.errors import PhotogenError
 from photogen.faces import people
 from photogen.faces.indexing import face_crop, index_faces
 from photogen.library.library import Library
+from photogen.ui import served
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
 from photogen.ui.views import TabView
@@ -203,6 +204,8 @@ def build(session: gr.State) -> TabView:
             tiles_all = overview(lib, hidden)
             highlight = shown.index(current) if current in shown and len(tiles_all) == len(shown) else None
             loose_tiles, loose_order = no_one_faces(lib)
+            # face crops are shown as files of the private served folder, deleted with their photos
+            tiles, tiles_all, loose_tiles = served.show(lib, tiles), served.show(lib, tiles_all), served.show(lib, loose_tiles)
             return (
                 gr.update(value=tiles_all, selected_index=highlight),
                 gr.update(choices=choices, value=current),

@@ -190,6 +190,9 @@ def captured_launch(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str
     """gr.Blocks.launch replaced by a recorder; the environment it touches restored afterwards."""
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio-tmp"))
     monkeypatch.setenv("GRADIO_ANALYTICS_ENABLED", "False")
+    monkeypatch.setenv("PHOTOGEN_SERVED_DIR", str(tmp_path / "served"))
+    monkeypatch.delenv("PHOTOGEN_SHARE_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: False)
     seen: dict[str, Any] = {}
 
     def launch(self: gr.Blocks, *args: Any, **kwargs: Any) -> tuple[None, str, None]:
@@ -204,19 +207,77 @@ def test_a_share_link_never_opens_without_a_password(settings: Settings, capture
     monkeypatch.setattr(ui_app, "_online", lambda: True)
     ui_app.launch(settings, share=True, password=None)
     assert captured_launch["share"] is True
-    user, password = captured_launch["auth"]
-    assert user and len(password) >= 12
-    assert password in capsys.readouterr().out  # a generated password is shown, or nobody could log in
+    login = captured_launch["auth"]
+    printed = capsys.readouterr().out  # a generated password is shown, or nobody could log in
+    password = printed.rsplit("password ", 1)[1].strip().strip("'")
+    assert len(password) >= 12 and login(ui_app.SHARE_USER, password)
+    assert not login(ui_app.SHARE_USER, "") and not login("someone", password)
     assert captured_launch["server_name"] == "127.0.0.1"
 
     for empty in ("", None):
         captured_launch.clear()
         ui_app.launch(settings, share=True, password=empty)
-        assert captured_launch["auth"][1], "an empty password must not open the link"
+        assert not captured_launch["auth"](ui_app.SHARE_USER, ""), "an empty password must not open the link"
 
     captured_launch.clear()
-    ui_app.launch(settings, share=True, password="correct horse")
-    assert captured_launch["auth"] == (ui_app.SHARE_USER, "correct horse")
+    monkeypatch.setenv("PHOTOGEN_SHARE_PASSWORD", "correct horse")  # the environment, never an argument
+    ui_app.launch(settings, share=True)
+    assert captured_launch["auth"](ui_app.SHARE_USER, "correct horse")
+    assert "correct horse" not in capsys.readouterr().out
+
+
+def test_the_share_password_is_never_a_command_line_argument(capsys: pytest.CaptureFixture[str]) -> None:
+    import app as entry
+
+    with pytest.raises(SystemExit):
+        entry.main(["--share", "--password", "hunter22"])
+    assert "unrecognized arguments: --password" in capsys.readouterr().err
+
+
+def test_a_typed_share_password_comes_from_a_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PHOTOGEN_SHARE_PASSWORD", raising=False)
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("getpass.getpass", lambda _prompt: "a long passphrase")
+    assert ui_app.share_password() == ("a long passphrase", False)
+    monkeypatch.setattr("getpass.getpass", lambda _prompt: "short")
+    with pytest.raises(PhotogenError, match="at least 8 characters"):
+        ui_app.share_password()
+    monkeypatch.setattr("getpass.getpass", lambda _prompt: "")
+    generated, was_generated = ui_app.share_password()
+    assert was_generated and len(generated) >= 12
+
+
+def test_failed_share_logins_are_rate_limited() -> None:
+    now = [1000.0]
+    login = ui_app.ShareLogin("photogen", "right password", max_failures=5, window_s=60, clock=lambda: now[0])
+    assert login("photogen", "right password")
+    for guess in range(5):
+        assert not login("photogen", f"guess {guess}")
+    assert login.locked()
+    assert not login("photogen", "right password"), "while locked, even the right password is refused"
+    now[0] += 61
+    assert login("photogen", "right password")
+
+
+def test_the_login_route_refuses_after_too_many_failures(settings: Settings, library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The real /login route with the share link's check: the sixth try within a minute is refused even when right."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio-tmp"))
+    demo = build_app(SessionFactory(settings, library))
+    demo.queue()
+    login = ui_app.ShareLogin(ui_app.SHARE_USER, "the right one", max_failures=3)
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True, auth=login)
+    try:
+        import httpx
+
+        def attempt(password: str) -> int:
+            return httpx.post(url.rstrip("/") + "/login", data={"username": ui_app.SHARE_USER, "password": password}, timeout=30).status_code
+
+        assert attempt("the right one") == 200
+        assert [attempt(f"wrong {i}") for i in range(3)] == [400, 400, 400]
+        assert attempt("the right one") == 400, "locked: guessing stops here"
+    finally:
+        demo.close()
 
 
 def test_without_share_the_app_stays_on_loopback(settings: Settings, captured_launch: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -229,6 +290,6 @@ def test_without_share_the_app_stays_on_loopback(settings: Settings, captured_la
 def test_a_share_link_offline_is_a_clear_error(settings: Settings, captured_launch: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ui_app, "_online", lambda: False)
     with pytest.raises(PhotogenError, match="offline. Run without --share"):
-        ui_app.launch(settings, share=True, password="pw")
+        ui_app.launch(settings, share=True, password="a password")
     assert "called" not in captured_launch
     assert not settings.home.exists(), "nothing is unlocked or created before the share check"
