@@ -388,6 +388,45 @@ def people_undo() -> None:
         typer.echo(undo_last(lib))
 
 
+@people_app.command("split")
+def people_split(
+    person_id: int,
+    face_ids: Annotated[list[int], typer.Argument(help="The faces of this person that are someone else (ids from `photogen faces list --person ID`).")],
+) -> None:
+    """These faces are someone else: they become a new person, and stay apart from this one."""
+    from photogen.faces.people import split_person
+
+    with library() as lib:
+        new = split_person(lib, person_id, face_ids)
+    typer.echo(f"{len(set(face_ids))} face(s) of person {person_id} are now person {new}. `photogen people undo` undoes it.")
+
+
+@people_app.command("suggestions")
+def people_suggestions(limit: Annotated[int, typer.Option(min=1, max=500)] = 20, as_json: JsonOpt = False) -> None:
+    """Are these the same person? Pairs of people whose faces are almost alike, most alike first."""
+    from photogen.faces.people import list_people, merge_suggestions
+
+    with library() as lib:
+        found = merge_suggestions(lib, limit=limit)
+        labels = {p.id: p.label for p in list_people(lib)}
+    lines = [
+        f"{s.person_id:>6} {labels.get(s.person_id, s.person_id)!s:<24} {s.other_id:>6} {labels.get(s.other_id, s.other_id)!s:<24} "
+        f"similarity {s.similarity:.2f}  (`photogen people merge {s.other_id} {s.person_id}` or `photogen people not-same {s.person_id} {s.other_id}`)"
+        for s in found
+    ]
+    emit([s.as_dict() for s in found], as_json, lines or ["No suggestions: no two people look almost alike."])
+
+
+@people_app.command("not-same")
+def people_not_same(person_id: int, other_id: int) -> None:
+    """Two people are not the same: stop suggesting them together."""
+    from photogen.faces.people import dismiss_suggestion
+
+    with library() as lib:
+        dismiss_suggestion(lib, person_id, other_id)
+    typer.echo(f"Persons {person_id} and {other_id} will not be suggested together again.")
+
+
 @people_app.command("hide")
 def people_hide(
     person_id: int, undo: Annotated[bool, typer.Option("--undo", help="Show the person again.")] = False

@@ -243,7 +243,10 @@ def user_merges(cat: Catalog) -> dict[int, int]:
     """
     merges: dict[int, int] = {}
     existing = {r[0] for r in cat.query("SELECT id FROM people")}
-    for row in cat.query("SELECT target, detail FROM audit_log WHERE action = 'person.merge' ORDER BY id"):
+    undone = {r[0] for r in cat.query("SELECT target FROM audit_log WHERE action = 'people.undo'")}
+    for row in cat.query("SELECT id, target, detail FROM audit_log WHERE action = 'person.merge' ORDER BY id"):
+        if str(row["id"]) in undone:
+            continue
         into = json.loads(row["detail"] or "{}").get("into")
         if row["target"] is None or into is None:
             continue
@@ -487,7 +490,7 @@ def hide_person(library: Library, person_id: int, hidden: bool = True) -> None:
 
 ConflictChoice = Literal["keep", "nobody"]
 CONFLICT_CHOICES: tuple[ConflictChoice, ...] = ("keep", "nobody")
-UNDOABLE = ("person.merge", "face.move")
+UNDOABLE = ("person.merge", "face.move", "person.split")
 
 
 @dataclass(frozen=True, slots=True)
@@ -653,7 +656,7 @@ def undo_last(library: Library) -> str:
             )
         _drop_empty_people(cat)
         cat.audit("people.undo", str(audit_id), undid=action)
-    return "Undid the merge." if action == "person.merge" else "Undid the move."
+    return {"person.merge": "Undid the merge.", "person.split": "Undid the split."}.get(action, "Undid the move.")
 
 
 def _settle_person(library: Library, person_id: int) -> None:
@@ -766,3 +769,122 @@ def reference_faces(library: Library, person_id: int, limit: int = 5) -> PersonR
             photos.add(record.photo_id)
     centroid = person_centroid([f.embedding for f in faces], [max(f.quality, 1e-3) for f in faces])
     return PersonReferences(person_id=person_id, name=row["name"], faces=chosen, person_centroid=centroid)
+
+
+# ---- splitting and merge suggestions (at library scale) ----------------------------------------
+
+
+def split_person(library: Library, person_id: int, face_ids: Sequence[int]) -> int:
+    """"These are someone else": the chosen faces of a person become a new person of their own.
+
+    The faces are pinned there and marked "not" `person_id`, so no re-cluster puts them back; the
+    person keeps the rest. `undo_last` undoes it. Returns the new person's id.
+    """
+    chosen = sorted(set(face_ids))
+    if not chosen:
+        raise PhotogenError("Choose the faces that are someone else first.")
+    cat = library.catalog
+    with cat.tx():
+        _require_person(cat, person_id)
+        own = {f.id for f in load_faces(library, person_id=person_id, usable_only=False)}
+        strangers = [f for f in chosen if f not in own]
+        if strangers:
+            raise PhotogenError(
+                f"Face(s) {', '.join(map(str, strangers))} are not on person {person_id}; "
+                f"see `photogen faces list --person {person_id}`."
+            )
+        if len(chosen) == len(own):
+            raise PhotogenError(
+                "Those are all of this person's faces: nothing is left to split them from. "
+                "To say they are nobody, move them to 'none'."
+            )
+        undo = _snapshot(cat, [person_id], chosen)
+        new = int(cat.execute("INSERT INTO people (created_at) VALUES (?)", (utc_now(),)).lastrowid)
+        for face_id in chosen:
+            rejected = json.dumps(sorted(get_face(library, face_id).rejected_person_ids | {person_id}))
+            cat.execute(
+                "UPDATE faces SET person_id = ?, assignment = 'user', rejected_person_ids = ? WHERE id = ?",
+                (new, rejected, face_id),
+            )
+        cat.audit("person.split", str(person_id), into=new, faces=chosen, undo=undo)
+    logger.info("split %d face(s) of person %d into person %d", len(chosen), person_id, new)
+    return new
+
+
+@dataclass(frozen=True, slots=True)
+class MergeSuggestion:
+    """Two people that may be one: their mean face similarity is just under the link threshold."""
+
+    person_id: int
+    other_id: int
+    similarity: float  # mean cosine over every pair of their faces, as the clustering measures it
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"person_id": self.person_id, "other_id": self.other_id, "similarity": round(self.similarity, 4)}
+
+
+def merge_suggestions(library: Library, *, limit: int = 20, margin: float = 0.1, block: int = 1024) -> list[MergeSuggestion]:
+    """"Are these the same person?": pairs of people whose faces are, on average, almost similar
+    enough for the clustering to have joined them (within `margin` under its link threshold),
+    most similar first.
+
+    Pairs that cannot be one person are left out: both in one photo, a face the user said is not
+    the other, or a pair the user already answered "not the same" (`dismiss_suggestion`). People
+    are compared in blocks of their summed embeddings, so memory stays linear in the people.
+    """
+    settings = library.settings
+    cat = library.catalog
+    faces = [f for f in load_faces(library, backend=settings.face_backend) if f.person_id is not None]
+    ids = sorted({f.person_id for f in faces if f.person_id is not None})
+    if len(ids) < 2:
+        return []
+    index = {p: i for i, p in enumerate(ids)}
+    owner = np.array([index[f.person_id] for f in faces if f.person_id is not None])
+    totals = np.zeros((len(ids), len(faces[0].embedding)), dtype=np.float64)
+    np.add.at(totals, owner, np.stack([f.embedding for f in faces]).astype(np.float64))
+    sizes = np.bincount(owner, minlength=len(ids)).astype(np.float64)
+    # 1. Pairs that cannot be one person
+    never: set[tuple[int, int]] = set()
+    photos: dict[int, set[int]] = {}
+    for face in faces:
+        assert face.person_id is not None
+        photos.setdefault(face.photo_id, set()).add(face.person_id)
+        for other in face.rejected_person_ids:
+            never.add((min(face.person_id, other), max(face.person_id, other)))
+    for together in photos.values():
+        never.update((a, b) for a in together for b in together if a < b)
+    never |= dismissed_suggestions(cat)
+    # 2. Mean similarity of every pair, a block of people at a time
+    floor = settings.face_link_threshold - margin
+    found: list[MergeSuggestion] = []
+    for start in range(0, len(ids), block):
+        sims = (totals[start : start + block] @ totals.T) / np.outer(sizes[start : start + block], sizes)
+        rows, cols = np.nonzero(sims >= floor)
+        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+            a, b = ids[start + r], ids[c]
+            if a < b and (a, b) not in never:
+                found.append(MergeSuggestion(a, b, float(sims[r, c])))
+    found.sort(key=lambda s: (-s.similarity, s.person_id, s.other_id))
+    return found[:limit]
+
+
+def dismissed_suggestions(cat: Catalog) -> set[tuple[int, int]]:
+    """Pairs of people the user said are not the same, (smaller id, larger id)."""
+    pairs = set()
+    for row in cat.query("SELECT target, detail FROM audit_log WHERE action = 'people.not_same'"):
+        other = json.loads(row["detail"] or "{}").get("other")
+        if row["target"] is not None and other is not None:
+            a, b = int(row["target"]), int(other)
+            pairs.add((min(a, b), max(a, b)))
+    return pairs
+
+
+def dismiss_suggestion(library: Library, person_id: int, other_id: int) -> None:
+    """The user says two people are not the same: they are not suggested together again."""
+    if person_id == other_id:
+        raise PhotogenError("Give two different people.")
+    cat = library.catalog
+    with cat.tx():
+        _require_person(cat, person_id)
+        _require_person(cat, other_id)
+        cat.audit("people.not_same", str(min(person_id, other_id)), other=max(person_id, other_id))

@@ -256,3 +256,49 @@ def test_names_are_unique_and_a_shared_name_asks_which_one(indexed_library: Libr
     lib.catalog.execute("UPDATE people SET name = 'Penny' WHERE id = ?", (second,))
     with pytest.raises(PhotogenError, match=f"@Penny could be person {min(first, second)} and person {max(first, second)}"):
         parse_prompt("@Penny at the beach", known_people(lib))
+
+
+def test_split_faces_into_someone_else_sticks_and_undoes(indexed_library: Library) -> None:
+    lib = indexed_library
+    sheldon = people_by_identity(lib)["bbt_sheldon"]
+    faces = _faces_of(lib, sheldon)
+    chosen = [faces[0].id, faces[1].id]
+    new = people.split_person(lib, sheldon, chosen)
+    assert {f.id for f in _faces_of(lib, new)} == set(chosen)
+    assert {f.id for f in _faces_of(lib, sheldon)} == {f.id for f in faces} - set(chosen)
+    assert all(sheldon in people.get_face(lib, f).rejected_person_ids for f in chosen)
+    people.recluster(lib)  # the user's split holds
+    assert {f.id for f in _faces_of(lib, new)} == set(chosen)
+    assert people.undo_last(lib) == "Undid the split."
+    assert {f.id for f in _faces_of(lib, sheldon)} == {f.id for f in faces}
+    assert lib.catalog.scalar("SELECT count(*) FROM people WHERE id = ?", (new,)) == 0
+    with pytest.raises(PhotogenError, match="Choose the faces"):
+        people.split_person(lib, sheldon, [])
+    with pytest.raises(PhotogenError, match="not on person"):
+        people.split_person(lib, sheldon, [_faces_of(lib, people_by_identity(lib)["bbt_amy"])[0].id])
+    with pytest.raises(PhotogenError, match="all of this person's faces"):
+        people.split_person(lib, sheldon, [f.id for f in faces])
+
+
+def test_merge_suggestions_offer_near_pairs_most_alike_first(indexed_library: Library) -> None:
+    lib = indexed_library
+    who = people_by_identity(lib)
+    # an identity the clustering split in two: half of Salley's faces on a person of their own
+    salley_faces = _faces_of(lib, who["john_salley"])
+    with lib.catalog.tx():
+        half = int(lib.catalog.execute("INSERT INTO people (created_at) VALUES ('2026-01-01')").lastrowid)
+        for face in salley_faces[::2]:
+            lib.catalog.execute("UPDATE faces SET person_id = ? WHERE id = ?", (half, face.id))
+    found = people.merge_suggestions(lib, limit=50)
+    assert found and {found[0].person_id, found[0].other_id} == {who["john_salley"], half}
+    assert found[0].similarity > 0.6  # the same man
+    assert [s.similarity for s in found] == sorted((s.similarity for s in found), reverse=True)
+    floor = lib.settings.face_link_threshold - 0.1
+    assert all(s.similarity >= floor for s in found)
+    # labelled people in group photos together are never suggested
+    photos = {p.id: set(p.photo_ids) for p in people.list_people(lib)}
+    assert all(not photos[s.person_id] & photos[s.other_id] for s in found)
+    people.dismiss_suggestion(lib, half, who["john_salley"])
+    assert all({s.person_id, s.other_id} != {who["john_salley"], half} for s in people.merge_suggestions(lib))
+    with pytest.raises(PhotogenError):
+        people.dismiss_suggestion(lib, half, half)

@@ -115,3 +115,20 @@ def test_index_runs_the_faces_step(tmp_path: Path, faces_dir: Path) -> None:
     assert person["face_count"] == 3 and len(person["photo_ids"]) == 3
     again = run(env, "index")
     assert "faces: 0 found in 0 new photo(s)" in again.stderr
+
+
+def test_split_and_suggestions_commands(env: dict[str, str]) -> None:
+    people = as_json(env, "people", "list")
+    person = max(people, key=lambda p: p["face_count"])
+    faces = [f["id"] for f in as_json(env, "faces", "list", "--person", str(person["id"]))]
+    out = run(env, "people", "split", str(person["id"]), str(faces[0]), str(faces[1])).stdout
+    new = int(out.split("are now person ")[1].split(".")[0])
+    assert {f["id"] for f in as_json(env, "faces", "list", "--person", str(new))} == set(faces[:2])
+    suggestions = as_json(env, "people", "suggestions", "--limit", "5")
+    assert all({"person_id", "other_id", "similarity"} <= set(s) for s in suggestions)
+    # the split says "not this person": the two are never suggested together
+    assert all({s["person_id"], s["other_id"]} != {person["id"], new} for s in suggestions)
+    bad = run(env, "people", "split", str(person["id"]), "999999", ok=False)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr and "not on person" in bad.stderr + bad.stdout
+    done = run(env, "people", "not-same", str(person["id"]), str(new)).stdout
+    assert "not be suggested" in done
