@@ -228,7 +228,7 @@ def photos_list(as_json: JsonOpt = False) -> None:
     with library() as lib:
         photos = list_photos(lib)
     keys = ["id", "path", "album", "taken_at", "place", "camera", "width", "height"]
-    data = [{k: getattr(p, k) for k in keys} | {"albums": p.albums} for p in photos]
+    data = [{k: getattr(p, k) for k in keys} | {"albums": p.albums, "people": p.people or []} for p in photos]
     emit(data, as_json, [f"{p.id:>6}  {p.taken_at or '?':<25}  {p.place or '':<30}  {p.camera or '':<20}  {p.path}" for p in photos] or ["No photos indexed yet."])
 
 

@@ -24,6 +24,9 @@ from photogen.library.library import Library
 
 # photos within this many days of each other at one place form one trip
 TRIP_GAP_DAYS = 4
+# a person known only from the tags in a photo's metadata (Google Takeout), with no named face: the
+# KnownPerson id is this prefix and the name, so it never collides with a people row's id
+TAGGED_PREFIX = "tagged:"
 
 
 @dataclass(frozen=True)
@@ -71,11 +74,41 @@ def library_trips(library: Library) -> list[Trip]:
     return sorted(trips, key=lambda t: t.end, reverse=True)
 
 
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def tagged_people(library: Library) -> list[KnownPerson]:
+    """Names tagged in photos' metadata that no named person in People has: known from tags alone."""
+    named = {_name_key(p.name) for p in known_people(library)}
+    rows = library.catalog.query(
+        "SELECT DISTINCT n.name FROM photo_names n JOIN photos p ON p.id = n.photo_id WHERE p.excluded = 0 ORDER BY n.name"
+    )
+    out: dict[str, KnownPerson] = {}
+    for r in rows:
+        key = _name_key(r["name"])
+        if key and key not in named and key not in out:
+            out[key] = KnownPerson(id=TAGGED_PREFIX + r["name"], name=r["name"])
+    return list(out.values())
+
+
+def is_tagged_only(person_id: str) -> bool:
+    return person_id.startswith(TAGGED_PREFIX)
+
+
 def library_context(library: Library) -> LibraryContext:
     places: set[str] = set()
     for r in library.catalog.query("SELECT DISTINCT place_city, place_region, place_country FROM photos WHERE excluded = 0"):
         places |= {p for p in (r["place_city"], r["place_region"], r["place_country"]) if p}
-    return LibraryContext(people=tuple(known_people(library)), places=tuple(sorted(places)), trips=tuple(library_trips(library)))
+    people = (*known_people(library), *tagged_people(library))
+    return LibraryContext(people=people, places=tuple(sorted(places)), trips=tuple(library_trips(library)))
+
+
+def tagged_photo_ids(library: Library, names: list[str]) -> set[int]:
+    """Photos whose metadata tags any of `names` (case and spacing ignored), face or no face."""
+    wanted = {_name_key(n) for n in names}
+    rows = library.catalog.query("SELECT n.photo_id, n.name FROM photo_names n JOIN photos p ON p.id = n.photo_id WHERE p.excluded = 0")
+    return {int(r["photo_id"]) for r in rows if _name_key(r["name"]) in wanted}
 
 
 def plan_prompt(library: Library, text: str, today: dt.date | None = None) -> PromptPlan:
@@ -84,14 +117,19 @@ def plan_prompt(library: Library, text: str, today: dt.date | None = None) -> Pr
 
 
 def context_photo_ids(library: Library, plan: PromptPlan, limit: int = 24) -> list[int]:
-    """The photos a plan's place and time point at ("in Paris", "last summer"): they are its sources."""
-    if plan.place is None and plan.time_range is None:
+    """The photos a plan's place and time point at ("in Paris", "last summer"), and the photos tagged
+    with a person known only from tags ("@Grandma" from a Takeout export): they are its sources."""
+    tagged_names = [m.name for m in plan.people if is_tagged_only(m.person_id)]
+    if plan.place is None and plan.time_range is None and not tagged_names:
         return []
+    tagged = tagged_photo_ids(library, tagged_names) if tagged_names else None
     rows = library.catalog.query(
         "SELECT id, taken_at, place_city, place_region, place_country FROM photos WHERE excluded = 0 ORDER BY taken_at DESC"
     )
     chosen = []
     for r in rows:
+        if tagged is not None and int(r["id"]) not in tagged:
+            continue
         if plan.place is not None:
             names = {(p or "").casefold() for p in (r["place_city"], r["place_region"], r["place_country"])}
             if plan.place.casefold() not in names:

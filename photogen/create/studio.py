@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 from PIL import Image
 
-from photogen.create.context import context_photo_ids, known_people, plan_prompt
+from photogen.create.context import context_photo_ids, is_tagged_only, known_people, plan_prompt
 from photogen.create.instant import apply_instant_style, keep_faces
 from photogen.create.presets import build_prompt, get_speed_preset
 from photogen.create.prompt import KnownPerson, PromptPlan
@@ -342,6 +342,8 @@ class Studio:
         chosen: dict[int, str] = {}
         if plan is not None:
             for mention in plan.people:
+                if is_tagged_only(mention.person_id):
+                    continue  # known from photo tags alone: no face to draw them from; their photos are sources
                 chosen[int(mention.person_id)] = mention.name
         for name in names:
             person = _find_person(known, name)

@@ -27,7 +27,10 @@ class PhotoRecord:
     taken_at_source: str | None = None
     format: str | None = None
     description: str | None = None
+    # tagged in the source's own metadata (Google Takeout sidecars), face or no face
     people_names: list[str] | None = None
+    # everyone known to be in it: those tags and the named people whose faces are in it
+    people: list[str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +68,7 @@ def list_photos(library: Library, *, album_id: int | None = None, include_exclud
     names: dict[int, list[str]] = {}
     for r in cat.query("SELECT photo_id, name FROM photo_names ORDER BY name"):
         names.setdefault(r[0], []).append(r[1])
+    in_photo = people_in_photos(library)
     sources: dict[int, Any] = {}
     by_photo: dict[int, list[Any]] = {}
     for f in files:
@@ -95,9 +99,24 @@ def list_photos(library: Library, *, album_id: int | None = None, include_exclud
                 format=p["format"],
                 description=p["description"],
                 people_names=names.get(p["id"], []),
+                people=in_photo.get(p["id"], []),
             )
         )
     return records
+
+
+def people_in_photos(library: Library) -> dict[int, list[str]]:
+    """photo id -> the names of the people in it: tagged in its source's metadata (even where no face was
+    detected) and named people whose faces were found in it; one spelling a person, sorted."""
+    rows = library.catalog.query(
+        """SELECT photo_id, name FROM photo_names
+           UNION SELECT f.photo_id, p.name FROM faces f JOIN people p ON p.id = f.person_id
+           WHERE p.name IS NOT NULL AND p.name != '' AND p.hidden = 0"""
+    )
+    found: dict[int, dict[str, str]] = {}
+    for r in rows:
+        found.setdefault(r[0], {}).setdefault(" ".join(r[1].split()).casefold(), r[1])
+    return {pid: sorted(by_key.values(), key=str.casefold) for pid, by_key in found.items()}
 
 
 def get_photo(library: Library, photo_id: int) -> PhotoRecord:

@@ -18,7 +18,7 @@ from photogen.ui.session import UISession
 from photogen.ui.views import TabView
 
 ALBUM_COLUMNS = ["Album", "Source", "Allowed", "Photos"]
-PHOTO_COLUMNS = ["ID", "File", "Taken", "Place", "Camera", "Album"]
+PHOTO_COLUMNS = ["ID", "File", "Taken", "Place", "Camera", "Album", "People"]
 
 
 def album_rows(library: Library) -> list[list[Any]]:
@@ -31,7 +31,7 @@ def when(taken_at: str | None) -> str:
 
 
 def photo_rows(library: Library) -> list[list[Any]]:
-    return [[p.id, p.path.rsplit("/", 1)[-1], when(p.taken_at), p.place or "", p.camera or "", p.album] for p in list_photos(library)]
+    return [[p.id, p.path.rsplit("/", 1)[-1], when(p.taken_at), p.place or "", p.camera or "", p.album, ", ".join(p.people or [])] for p in list_photos(library)]
 
 
 def photo_choices(library: Library) -> list[tuple[str, int]]:

@@ -80,6 +80,7 @@ def test_revoke_album_leaves_no_derived_bytes(library, tree: Path) -> None:
     # something derived from a Paris photo: a face, a person, a creation
     person = cat.execute("INSERT INTO people (name, created_at) VALUES ('Anna', 'now')").lastrowid
     cat.execute("INSERT INTO faces (photo_id, box_x, box_y, box_w, box_h, score, quality, embedding, person_id) VALUES (?, 0, 0, 1, 1, 1, 1, x'00', ?)", (paris_ids[0], person))
+    cat.execute("INSERT INTO photo_names (photo_id, name) VALUES (?, 'Anna')", (paris_ids[0],))  # a Takeout people tag
     creation = cat.execute("INSERT INTO creations (created_at, kind) VALUES ('now', 'card')").lastrowid
     cat.execute("INSERT INTO creation_sources (creation_id, photo_id) VALUES (?, ?)", (creation, paris_ids[0]))
     library.put_blob("creation:1", b"card", "creation", creation_id=creation)
@@ -89,7 +90,7 @@ def test_revoke_album_leaves_no_derived_bytes(library, tree: Path) -> None:
 
     assert names(library) == {"xmas.jpg", "secret.jpg", "loose.jpg"}
     assert not any(p.exists() for p in paris_blobs) and not creation_blob.exists()
-    for table in ("faces", "people", "creations", "creation_sources"):
+    for table in ("faces", "people", "photo_names", "creations", "creation_sources"):
         assert cat.scalar(f"SELECT count(*) FROM {table}") == 0, table
     assert cat.scalar("SELECT count(*) FROM photos WHERE id IN (?, ?)", paris_ids) == 0
     assert cat.scalar("SELECT count(*) FROM audit_log WHERE action = 'album.revoke'") == 1
