@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from photogen.errors import PhotogenError
+from photogen.errors import Refusal
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ def is_owner(request: Any, *, space_mode: bool | None = None) -> bool:
     return role_of(request, space_mode=space_mode) is Role.OWNER
 
 
-class NotAllowed(PhotogenError):
+class NotAllowed(Refusal):
     """A guest asked for something only the owner may do."""
 
 

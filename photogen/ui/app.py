@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 from collections import deque
+from typing import Any
 
 import gradio as gr
 
@@ -19,6 +20,7 @@ from photogen.errors import PhotogenError
 from photogen.library.library import open_library
 from photogen.settings import Settings
 from photogen.ui import connect_tab, create_tab, library_tab, models_tab, people_tab, privacy_tab, views
+from photogen.ui.access import Capability, role_of
 from photogen.ui.served import ServedFiles, install_signal_handlers, restore_signal_handlers
 from photogen.ui.session import SessionFactory, close_session
 
@@ -56,9 +58,32 @@ def build_app(factory: SessionFactory, studio: Studio | None = None) -> gr.Block
                 models_tab.build(factory.settings),
             ]
         views.wire(demo, tabs, session, factory.open, hooks)
+        _gate_by_role(demo, factory, hooks)
         # the browser tab is gone (its heartbeat stopped): a Space visitor's data goes now, not in an hour
         demo.unload(factory.leave)
     return demo
+
+
+def _gate_by_role(demo: gr.Blocks, factory: SessionFactory, hooks: list[Any]) -> None:
+    """Hide what the visitor may not use: a share-link guest gets the studio only (Create, People and
+    Library views); a Space visitor everything but the host's files and models. The handlers refuse
+    those calls on the server too (photogen.ui.access)."""
+    tab_needs = {"connect": Capability.LIBRARY, "privacy": Capability.CONSENT, "models": Capability.MODELS}
+    gated: list[tuple[Any, Capability]] = []
+    for hook in hooks:
+        view = views.TabView.of(hook)
+        need = tab_needs.get(str(getattr(view.tab, "id", "")))
+        if need is not None:
+            gated.append((view.tab, need))
+        gated += view.needs
+    if not gated:
+        return
+
+    def _gate(request: gr.Request) -> list[Any]:
+        role = role_of(request, space_mode=factory.space_mode)
+        return [gr.update(visible=role.can(need)) for _, need in gated]
+
+    demo.load(_gate, outputs=[component for component, _ in gated], show_progress="hidden")
 
 
 def space_privacy_note(served: ServedFiles) -> str:

@@ -13,6 +13,8 @@ from photogen.library.indexer import index_library
 from photogen.library.library import Library
 from photogen.library.sources.folder import FolderSource
 from photogen.library.sources.upload import add_uploads
+from photogen.ui.access import Capability, role_of
+from photogen.ui.access import require as require_role
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
 from photogen.ui.views import TabView
@@ -94,18 +96,20 @@ def build(session: gr.State, space_mode: bool) -> TabView:
         index_btn = gr.Button("Look for new and changed photos")
 
         @readable_errors
-        def _look(path: str) -> Any:
+        def _look(request: gr.Request, path: str) -> Any:
             if space_mode:  # a Space visitor must never reach the server's own files
                 raise Refusal(SPACE_UPLOADS_ONLY)
+            require_role(request, Capability.HOST_FILES, space_mode=space_mode)  # nor a share-link guest
             names = folder_albums(path)
             if not names:
                 raise PhotogenError("That folder holds no photos or albums.")
             return gr.CheckboxGroup(choices=names, value=[])
 
         @readable_errors
-        def _add_folder(s: UISession, path: str, chosen: list[str], name: str, progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
+        def _add_folder(request: gr.Request, s: UISession, path: str, chosen: list[str], name: str, progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
             if space_mode:  # a Space visitor must never reach the server's own files
                 raise Refusal(SPACE_UPLOADS_ONLY)
+            require_role(request, Capability.HOST_FILES, space_mode=space_mode)
             lib = require(s).library
             if not chosen:
                 raise PhotogenError("Tick at least one album to allow.")
@@ -113,7 +117,8 @@ def build(session: gr.State, space_mode: bool) -> TabView:
             return run_index(lib, progress), source_rows(lib)
 
         @readable_errors
-        def _upload(s: UISession, uploaded: list[Any] | None, album: str, progress: gr.Progress = gr.Progress()) -> tuple[str, Any, None]:
+        def _upload(request: gr.Request, s: UISession, uploaded: list[Any] | None, album: str, progress: gr.Progress = gr.Progress()) -> tuple[str, Any, None]:
+            require_role(request, Capability.LIBRARY, space_mode=space_mode)  # a guest adds nothing to the owner's library
             lib = require(s).library
             if not uploaded:
                 raise PhotogenError("Choose some photos to upload first.")
@@ -122,14 +127,16 @@ def build(session: gr.State, space_mode: bool) -> TabView:
             return f"Stored {count} photo(s), encrypted.\n\n" + run_index(lib, progress), source_rows(lib), None
 
         @readable_errors
-        def _index(s: UISession, progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
+        def _index(request: gr.Request, s: UISession, progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
+            require_role(request, Capability.LIBRARY, space_mode=space_mode)
             lib = require(s).library
             return run_index(lib, progress), source_rows(lib)
 
         @readable_errors
-        def _takeout_look(path: str) -> Any:
+        def _takeout_look(request: gr.Request, path: str) -> Any:
             if space_mode:  # a Space visitor must never reach the server's own files
                 raise Refusal(SPACE_UPLOADS_ONLY)
+            require_role(request, Capability.HOST_FILES, space_mode=space_mode)
             from photogen.library.sources.takeout import TakeoutSource, resolve_parts
 
             if not path.strip():
@@ -140,9 +147,10 @@ def build(session: gr.State, space_mode: bool) -> TabView:
             return gr.CheckboxGroup(choices=names, value=[])
 
         @readable_errors
-        def _takeout_add(s: UISession, path: str, chosen: list[str], progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
+        def _takeout_add(request: gr.Request, s: UISession, path: str, chosen: list[str], progress: gr.Progress = gr.Progress()) -> tuple[str, Any]:
             if space_mode:  # a Space visitor must never reach the server's own files
                 raise Refusal(SPACE_UPLOADS_ONLY)
+            require_role(request, Capability.HOST_FILES, space_mode=space_mode)
             from photogen.library.sources.takeout import add_takeout
 
             lib = require(s).library
@@ -152,7 +160,7 @@ def build(session: gr.State, space_mode: bool) -> TabView:
             note = f"Added {added.source}: {len(added.allowed)} album(s) allowed.\n\n"
             return note + run_index(lib, progress), source_rows(lib)
 
-        def _pick(s: UISession, album: str, client: str) -> Any:
+        def _pick(request: gr.Request, s: UISession, album: str, client: str) -> Any:
             """Runs the pick in a thread so the picker link can be shown while Google waits for the user."""
             import queue
             import threading
@@ -161,6 +169,8 @@ def build(session: gr.State, space_mode: bool) -> TabView:
 
             if space_mode:
                 raise gr.Error(SPACE_UPLOADS_ONLY)
+            if not role_of(request, space_mode=space_mode).can(Capability.HOST_FILES):
+                raise gr.Error("Only the owner, at this computer, can connect Google Photos.")
             lib = require(s).library
             messages: queue.Queue[tuple[str, Any]] = queue.Queue()
 

@@ -12,6 +12,7 @@ from photogen.library.consent import list_albums
 from photogen.library.library import Library
 from photogen.library.photos import get_photo, list_photos, thumbnail_bytes
 from photogen.ui import served
+from photogen.ui.access import Capability, role_of
 from photogen.ui.common import readable_errors, require
 from photogen.ui.served import PHOTO_IDS_KEY
 from photogen.ui.session import UISession
@@ -87,13 +88,17 @@ def build(session: gr.State) -> TabView:
             places = gr.Dataframe(headers=["Place", "Latitude", "Longitude", "Photos"], interactive=False, label="Places")
 
         @readable_errors
-        def _refresh(s: UISession) -> tuple[Any, ...]:
+        def _refresh(request: gr.Request, s: UISession) -> tuple[Any, ...]:
             lib = require(s).library
             import pandas as pd
 
+            albums_shown = album_rows(lib)
+            if not role_of(request).can(Capability.CONSENT):  # a share-link guest sees the allowed albums only
+                albums_shown = [row for row in albums_shown if row[2] == "yes"]
+
             points = [[p["place"], round(p["latitude"], 4), round(p["longitude"], 4), p["photos"]] for p in map_points(lib)]
             return (
-                album_rows(lib),
+                albums_shown,
                 photo_rows(lib),
                 points,
                 pd.DataFrame(points, columns=["Place", "Latitude", "Longitude", "Photos"]),
@@ -101,13 +106,15 @@ def build(session: gr.State) -> TabView:
             )
 
         @readable_errors
-        def _select(s: UISession, evt: gr.SelectData) -> tuple[Any, Any]:
+        def _select(request: gr.Request, s: UISession, evt: gr.SelectData) -> tuple[Any, Any]:
             lib = require(s).library
             # the clicked row's own ID: the table may be sorted, or stale after a revoke elsewhere
             row = getattr(evt, "row_value", None)
             if not row:
                 return None, {}
             image, meta = photo_details(lib, int(row[0]))
+            if not role_of(request).can(Capability.HOST_FILES):  # no paths of the host for a guest or a visitor
+                meta = {**meta, "path": str(meta.get("path", "")).replace("\\", "/").rsplit("/", 1)[-1]}  # the file's name only
             return served.show(lib, image), meta
 
         refresh.click(_refresh, inputs=session, outputs=[albums, photos, places, world, months])

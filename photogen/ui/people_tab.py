@@ -12,6 +12,8 @@ from photogen.faces import people
 from photogen.faces.indexing import face_crop, index_faces
 from photogen.library.library import Library
 from photogen.ui import served
+from photogen.ui.access import Capability
+from photogen.ui.access import require as require_role
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
 from photogen.ui.views import TabView
@@ -228,7 +230,8 @@ def build(session: gr.State) -> TabView:
             return _view(require(s).library, hidden, person_id)
 
         @readable_errors
-        def _find(s: UISession, hidden: bool, person_id: Any, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+        def _find(request: gr.Request, s: UISession, hidden: bool, person_id: Any, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
+            require_role(request, Capability.PEOPLE)
             lib = require(s).library
 
             def report(done: int, total: int, _what: str) -> None:
@@ -239,14 +242,16 @@ def build(session: gr.State) -> TabView:
             return (f"Found {result.faces} face(s) in {result.photos} new photo(s).", *_view(lib, hidden, person_id))
 
         @readable_errors
-        def _regroup(s: UISession, hidden: bool, person_id: Any) -> tuple[Any, ...]:
+        def _regroup(request: gr.Request, s: UISession, hidden: bool, person_id: Any) -> tuple[Any, ...]:
+            require_role(request, Capability.PEOPLE)
             lib = require(s).library
             result = people.recluster(lib)
             return (f"{result.people} people; {result.changed} face(s) moved.", *_view(lib, hidden, person_id))
 
         def _action(fn: Any, needs_person: bool = True) -> Any:
             @readable_errors
-            def handler(s: UISession, hidden: bool, person_id: Any, *args: Any) -> tuple[Any, ...]:
+            def handler(request: gr.Request, s: UISession, hidden: bool, person_id: Any, *args: Any) -> tuple[Any, ...]:
+                require_role(request, Capability.PEOPLE)  # a share-link guest only looks
                 lib = require(s).library
                 if needs_person and person_id is None:
                     raise PhotogenError("Choose a person first.")
@@ -256,7 +261,8 @@ def build(session: gr.State) -> TabView:
             return handler
 
         @readable_errors
-        def _name_face(s: UISession, hidden: bool, face_id: Any, text: str) -> tuple[Any, ...]:
+        def _name_face(request: gr.Request, s: UISession, hidden: bool, face_id: Any, text: str) -> tuple[Any, ...]:
+            require_role(request, Capability.PEOPLE)
             lib = require(s).library
             message, person = name_face_action(lib, face_id, text)
             return (message, *_view(lib, hidden, person), "")
@@ -294,4 +300,4 @@ def build(session: gr.State) -> TabView:
         move.click(_action(move_action, needs_person=False), inputs=[*base, picked_face, move_to], outputs=with_action_status)
         undo.click(_action(undo_action, needs_person=False), inputs=base, outputs=with_action_status)
         name_face.click(_name_face, inputs=[session, show_hidden, picked_face, loose_name], outputs=[action_status, *outputs, loose_name])
-    return TabView(tab, _refresh, outputs, [show_hidden, chosen])
+    return TabView(tab, _refresh, outputs, [show_hidden, chosen], needs=[(c, Capability.PEOPLE) for c in (find, regroup, name, rename, suggested, me, hide, merge_into, merge_plan, conflicts, merge, move_to, move, undo, loose_name, name_face)])

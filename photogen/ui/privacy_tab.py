@@ -11,6 +11,8 @@ from photogen.errors import PhotogenError
 from photogen.library.consent import allow_album, list_albums, revoke_album, revoke_source
 from photogen.library.library import Library
 from photogen.library.privacy import privacy_report
+from photogen.ui.access import Capability, role_of
+from photogen.ui.access import require as require_role
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
 from photogen.ui.views import TabView
@@ -82,7 +84,9 @@ def build(session: gr.State) -> TabView:
             confirm = gr.Checkbox(label="Yes, delete everything photogen stored (your original photos are not touched)")
             wipe_btn = gr.Button("Delete everything", variant="stop")
 
-        def _all(s: UISession, message: str = "") -> tuple[Any, ...]:
+        def _all(request: gr.Request, s: UISession, message: str = "") -> tuple[Any, ...]:
+            if not role_of(request).can(Capability.CONSENT):  # a guest sees no grants, audit log or storage report
+                return ("", gr.Dropdown(choices=[]), gr.Dropdown(choices=[]), gr.Dropdown(choices=[]), [], [], [])
             lib = require(s).library
             a, c, src = grant_choices(lib)
             return (
@@ -98,32 +102,36 @@ def build(session: gr.State) -> TabView:
         outputs = [status, allowed, closed, sources, stored, audit, licenses]
 
         @readable_errors
-        def _revoke(s: UISession, name: str | None) -> tuple[Any, ...]:
+        def _revoke(request: gr.Request, s: UISession, name: str | None) -> tuple[Any, ...]:
+            require_role(request, Capability.CONSENT)
             if not name:
                 raise PhotogenError("Choose an album to revoke.")
             revoke_album(require(s).library, name)
-            return _all(s, f"Revoked **{name}**; everything made from its photos is deleted.")
+            return _all(request, s, f"Revoked **{name}**; everything made from its photos is deleted.")
 
         @readable_errors
-        def _allow(s: UISession, name: str | None) -> tuple[Any, ...]:
+        def _allow(request: gr.Request, s: UISession, name: str | None) -> tuple[Any, ...]:
+            require_role(request, Capability.CONSENT)
             if not name:
                 raise PhotogenError("Choose an album to allow.")
             allow_album(require(s).library, name)
-            return _all(s, f"Allowed **{name}**. Use Connect → *Look for new and changed photos* to read it.")
+            return _all(request, s, f"Allowed **{name}**. Use Connect → *Look for new and changed photos* to read it.")
 
         @readable_errors
-        def _revoke_source(s: UISession, name: str | None) -> tuple[Any, ...]:
+        def _revoke_source(request: gr.Request, s: UISession, name: str | None) -> tuple[Any, ...]:
+            require_role(request, Capability.CONSENT)
             if not name:
                 raise PhotogenError("Choose a source to revoke.")
             removed = revoke_source(require(s).library, name)
-            return _all(s, f"Revoked **{name}**: {removed} photo(s) and everything made from them deleted.")
+            return _all(request, s, f"Revoked **{name}**: {removed} photo(s) and everything made from them deleted.")
 
         @readable_errors
-        def _wipe(s: UISession, sure: bool) -> tuple[Any, ...]:
+        def _wipe(request: gr.Request, s: UISession, sure: bool) -> tuple[Any, ...]:
+            require_role(request, Capability.CONSENT)
             if not sure:
                 raise PhotogenError("Tick the box first: this cannot be undone.")
             require(s).library.wipe()
-            return _all(s, "Everything photogen stored is deleted.")
+            return _all(request, s, "Everything photogen stored is deleted.")
 
         refresh.click(readable_errors(_all), inputs=session, outputs=outputs)
         revoke_btn.click(_revoke, inputs=[session, allowed], outputs=outputs)

@@ -28,6 +28,8 @@ class TabView:
     outputs: list[Any] = field(default_factory=list)
     inputs: list[Any] = field(default_factory=list)  # what refresh takes after the session (e.g. the current selection)
     links: list[tuple[Any, str]] = field(default_factory=list)  # (button, tab id): the button opens that tab
+    # (component, photogen.ui.access.Capability): shown only to whoever may use it (the server refuses the call too)
+    needs: list[tuple[Any, Any]] = field(default_factory=list)
 
     @classmethod
     def of(cls, hook: TabView | tuple[Callable[..., Any], list[Any]]) -> TabView:
