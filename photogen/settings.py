@@ -67,6 +67,8 @@ class Settings(BaseSettings):
     face_workers: int = 0
     # Hugging Face Spaces set SPACE_ID; there every visitor gets a private, in-memory session
     space_mode: bool = Field(default_factory=lambda: bool(os.environ.get("SPACE_ID")))
+    # a Space secret: whoever enters it in the Models tab may download, export and delete models there
+    space_owner_token: SecretStr | None = None
 
     @property
     def catalog_path(self) -> Path:

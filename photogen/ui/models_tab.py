@@ -8,7 +8,9 @@ Every action is the owner's alone: the server refuses it for share-link guests a
 from __future__ import annotations
 
 import functools
+import secrets
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -29,8 +31,10 @@ from photogen.ui.views import TabView
 # (fraction, desc) like gr.Progress
 Progress = Callable[..., Any]
 CHECKPOINT, ADAPTER = "Model (diffusers folder or .safetensors)", "Identity adapter (.safetensors or .bin)"
-LOCAL_ONLY = (
-    "Models are managed by the owner at this computer. Here you can use the models already installed."
+SPACE_NOTE = (
+    "In this Space, models are added by the Space's owner: set the Space secret PHOTOGEN_SPACE_OWNER_TOKEN, "
+    "then unlock the controls below with it. Downloads and exports run on the Space's own hardware; "
+    "visitors use what is installed."
 )
 
 
@@ -69,8 +73,25 @@ def license_text(settings: Settings, model_id: str | None) -> tuple[str, bool]:
     return spec.license.full_text() + note, accepted
 
 
-def _owner(request: Any, settings: Settings, *capabilities: Capability) -> None:
-    """Refuse (fail the call, not only grey a button) unless the owner at this computer asks."""
+def unlock_space(settings: Settings, token: str) -> bool:
+    """In a Space, whether `token` is the owner's (the PHOTOGEN_SPACE_OWNER_TOKEN secret)."""
+    expected = settings.space_owner_token.get_secret_value() if settings.space_owner_token else ""
+    if not settings.space_mode or not expected:
+        raise PhotogenError(
+            "Model controls in a Space need an owner token: set the Space secret PHOTOGEN_SPACE_OWNER_TOKEN "
+            "(a long random text) in the Space's settings, restart it, then enter the token here."
+        )
+    if not secrets.compare_digest(token.encode(), expected.encode()):
+        time.sleep(1.0)  # makes guessing slow
+        raise Refusal("That is not the Space owner's token.")
+    return True
+
+
+def _owner(request: Any, settings: Settings, *capabilities: Capability, unlocked: bool = False) -> None:
+    """Refuse (fail the call, not only grey a button) unless the owner asks: at this computer, or in a
+    Space whoever unlocked this session with the owner's token (models only, never this host's files)."""
+    if settings.space_mode and unlocked and set(capabilities or (Capability.MODELS,)) == {Capability.MODELS}:
+        return
     for capability in capabilities or (Capability.MODELS,):
         try:
             require_role(request, capability, space_mode=settings.space_mode)
@@ -96,9 +117,9 @@ def _reported(fn: Callable[..., str]) -> Callable[..., str]:
 
 
 def download(settings: Settings, request: Any, model_id: str, accepted: bool, progress: Progress,
-             cancel: threading.Event | None = None) -> str:  # fmt: skip
+             cancel: threading.Event | None = None, unlocked: bool = False) -> str:  # fmt: skip
     """Download the chosen catalog model once its license is accepted here; progress in bytes."""
-    _owner(request, settings)
+    _owner(request, settings, unlocked=unlocked)
     if not model_id:
         raise PhotogenError("Choose a model first.")
     spec = get_model_spec(model_id)
@@ -117,8 +138,9 @@ def download(settings: Settings, request: Any, model_id: str, accepted: bool, pr
     return f"Downloaded **{spec.title}** ({size / 1e9:.2f} GB, checked). Next: export it for this computer."
 
 
-def export(settings: Settings, request: Any, model_id: str, precision: str, progress: Progress) -> str:
-    _owner(request, settings)
+def export(settings: Settings, request: Any, model_id: str, precision: str, progress: Progress,
+           unlocked: bool = False) -> str:  # fmt: skip
+    _owner(request, settings, unlocked=unlocked)
     if not model_id:
         raise PhotogenError("Choose a model first.")
 
@@ -130,14 +152,14 @@ def export(settings: Settings, request: Any, model_id: str, precision: str, prog
     return f"Exported **{model_id}** at {manifest.precision} ({size / 1e9:.2f} GB). It is ready in Create."
 
 
-def delete_model(settings: Settings, request: Any, model_id: str) -> str:
-    _owner(request, settings)
+def delete_model(settings: Settings, request: Any, model_id: str, unlocked: bool = False) -> str:
+    _owner(request, settings, unlocked=unlocked)
     removed = commands.delete_model(model_id, settings)
     return f"Deleted {model_id}: " + ", ".join(str(p) for p in removed) + "."
 
 
-def delete_export(settings: Settings, request: Any, model_id: str, precision: str) -> str:
-    _owner(request, settings)
+def delete_export(settings: Settings, request: Any, model_id: str, precision: str, unlocked: bool = False) -> str:
+    _owner(request, settings, unlocked=unlocked)
     return f"Deleted the {precision} export of {model_id} ({commands.delete_export(model_id, precision, settings)})."
 
 
@@ -165,8 +187,13 @@ def build(settings: Settings) -> TabView:
         gr.Markdown(
             "AI styles and new scenes need a diffusion model, downloaded once from the Hugging Face hub (its "
             "license is shown first; a stopped download resumes) and exported for this computer. "
-            + ("" if not settings.space_mode else LOCAL_ONLY)
+            + (SPACE_NOTE if settings.space_mode else "")
         )
+        # server-side, per session: an API caller cannot set it, only the unlock handler can
+        unlocked = gr.State(False)
+        with gr.Row(visible=settings.space_mode):
+            token = gr.Textbox(label="Space owner token", type="password", elem_id="models-token")
+            unlock_btn = gr.Button("Unlock model controls")
         table = gr.Dataframe(headers=["Model", "ID", "Download", "License", "Installed", "Exports"],
                              interactive=False, elem_id="models-catalog")  # fmt: skip
         model = gr.Dropdown(label="Model", choices=model_choices(settings), value=CATALOG[0].id, elem_id="models-model")
@@ -183,7 +210,7 @@ def build(settings: Settings) -> TabView:
             delete_export_btn = gr.Button("Delete this export", variant="stop")
             delete_model_btn = gr.Button("Delete this model and its exports", variant="stop")
         status = gr.Markdown(elem_id="models-status")
-        with gr.Accordion("Import weights you already have (this computer only)", open=False):
+        with gr.Accordion("Import weights you already have (this computer only)", open=False, visible=not settings.space_mode):
             path = gr.Textbox(label="Path on this computer")
             kind = gr.Radio([CHECKPOINT, ADAPTER], value=CHECKPOINT, label="What it is")
             name = gr.Textbox(label="Name for the model (optional)")
@@ -202,49 +229,58 @@ def build(settings: Settings) -> TabView:
         def _choose(chosen: str | None) -> tuple[str, bool]:
             return license_text(settings, chosen)
 
-        @_reported
-        def _download(chosen: str, accepted: bool, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
-            key = f"{getattr(request, 'session_hash', '')}:{chosen}"
-            running[key] = cancel = threading.Event()
-            try:
-                return download(settings, request, chosen, accepted, progress, cancel)
-            finally:
-                running.pop(key, None)
+        @readable_errors
+        def _unlock(text: str) -> tuple[bool, str]:
+            unlock_space(settings, text or "")
+            return True, "Model controls are unlocked for this session."
+
+        def _key(request: Any, chosen: str) -> str:
+            return f"{getattr(request, 'session_hash', '')}:{chosen}"
 
         @_reported
-        def _cancel(chosen: str, request: gr.Request) -> str:
-            _owner(request, settings)
-            event = running.get(f"{getattr(request, 'session_hash', '')}:{chosen}")
+        def _download(chosen: str, accepted: bool, ok: bool, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
+            _owner(request, settings, unlocked=ok)
+            running[_key(request, chosen)] = cancel = threading.Event()
+            try:
+                return download(settings, request, chosen, accepted, progress, cancel, unlocked=ok)
+            finally:
+                running.pop(_key(request, chosen), None)
+
+        @_reported
+        def _cancel(chosen: str, ok: bool, request: gr.Request) -> str:
+            _owner(request, settings, unlocked=ok)
+            event = running.get(_key(request, chosen))
             if event is None:
                 return "No download of this model is running."
             event.set()
             return "Stopping the download; what arrived is kept, and the next download resumes from there."
 
         @_reported
-        def _export(chosen: str, chosen_precision: str, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
-            return export(settings, request, chosen, chosen_precision, progress)
+        def _export(chosen: str, chosen_precision: str, ok: bool, request: gr.Request, progress: gr.Progress = gr.Progress()) -> str:
+            return export(settings, request, chosen, chosen_precision, progress, unlocked=ok)
 
         @_reported
-        def _delete_model(chosen: str, request: gr.Request) -> str:
-            return delete_model(settings, request, chosen)
+        def _delete_model(chosen: str, ok: bool, request: gr.Request) -> str:
+            return delete_model(settings, request, chosen, unlocked=ok)
 
         @_reported
-        def _delete_export(chosen: str, chosen_precision: str, request: gr.Request) -> str:
-            return delete_export(settings, request, chosen, chosen_precision)
+        def _delete_export(chosen: str, chosen_precision: str, ok: bool, request: gr.Request) -> str:
+            return delete_export(settings, request, chosen, chosen_precision, unlocked=ok)
 
         @_reported
-        def _import(p: str, k: str, n: str, a: str | None, ok: bool, request: gr.Request) -> str:
-            return import_path(settings, request, p, k, n, a, ok)
+        def _import(p: str, k: str, n: str, a: str | None, accepted: bool, request: gr.Request) -> str:
+            return import_path(settings, request, p, k, n, a, accepted)
 
         def refresh_after(event: Any) -> None:
             event.then(lambda chosen: _refresh(None, chosen), **refresh_io)
 
         model.change(_choose, inputs=model, outputs=[license_md, accept])
-        refresh_after(download_btn.click(_download, inputs=[model, accept], outputs=status, api_name="models_download"))
-        cancel_btn.click(_cancel, inputs=model, outputs=status, api_name="models_cancel")
-        refresh_after(export_btn.click(_export, inputs=[model, precision], outputs=status, api_name="models_export"))
-        refresh_after(delete_model_btn.click(_delete_model, inputs=model, outputs=status, api_name="models_delete"))
-        refresh_after(delete_export_btn.click(_delete_export, inputs=[model, precision], outputs=status,
+        unlock_btn.click(_unlock, inputs=token, outputs=[unlocked, status], api_name="models_unlock")
+        refresh_after(download_btn.click(_download, inputs=[model, accept, unlocked], outputs=status, api_name="models_download"))
+        cancel_btn.click(_cancel, inputs=[model, unlocked], outputs=status, api_name="models_cancel")
+        refresh_after(export_btn.click(_export, inputs=[model, precision, unlocked], outputs=status, api_name="models_export"))
+        refresh_after(delete_model_btn.click(_delete_model, inputs=[model, unlocked], outputs=status, api_name="models_delete"))
+        refresh_after(delete_export_btn.click(_delete_export, inputs=[model, precision, unlocked], outputs=status,
                                               api_name="models_delete_export"))  # fmt: skip
         refresh_after(import_btn.click(_import, inputs=[path, kind, name, adapter, adapter_accept], outputs=status,
                                        api_name="models_import"))  # fmt: skip

@@ -99,6 +99,8 @@ def test_space_visitors_cannot_touch_models(settings: Settings, tmp_path: Path) 
         models_tab.import_path(space, None, str(tmp_path), models_tab.CHECKPOINT, "", None, False)
     with pytest.raises(Refusal, match="Only the owner.*shared Space"):
         models_tab.download(space, None, MODEL, True, lambda *a, **k: None)
+    with pytest.raises(PhotogenError, match="set the Space secret PHOTOGEN_SPACE_OWNER_TOKEN"):
+        models_tab.unlock_space(space, "anything")  # no token configured: nobody can unlock
 
 
 def test_license_is_shown_in_full_or_says_where_to_read_it(settings: Settings) -> None:
@@ -147,3 +149,34 @@ def test_download_progress_reaches_the_bar_and_cancel_stops_it(settings: Setting
     fractions = [f for f, _ in shown]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0 and fractions[0] > 0  # resumed, not from zero
     assert all(" GB" in d and " of " in d for _, d in shown)
+
+
+def test_in_a_space_only_the_owner_token_unlocks_model_controls(settings: Settings, hub: FakeHub, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from pydantic import SecretStr
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio-tmp"))
+    space = settings.model_copy(update={"space_mode": True, "space_owner_token": SecretStr("owner-secret-1234")})
+    demo = build_app(SessionFactory(space))
+    demo.queue()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    try:
+        visitor, owner = Client(url, verbose=False), Client(url, verbose=False)
+        for c in (visitor, owner):
+            c.predict(api_name="/open")
+        with pytest.raises(Exception, match="Only the owner"):
+            visitor.predict(MODEL, True, api_name="/models_download")
+        with pytest.raises(Exception, match="not the Space owner's token"):
+            visitor.predict("guess", api_name="/models_unlock")
+        with pytest.raises(Exception, match="Only the owner"):
+            visitor.predict(MODEL, True, api_name="/models_download")  # a wrong guess unlocks nothing
+        assert not [e for e in hub.log if "/resolve/" in e.path]
+        owner.predict("owner-secret-1234", api_name="/models_unlock")
+        assert "Downloaded" in owner.predict(MODEL, True, api_name="/models_download")
+        with pytest.raises(Exception, match="Only the owner"):
+            owner.predict(str(tmp_path), models_tab.CHECKPOINT, "", None, False, api_name="/models_import")  # never host files
+        with pytest.raises(Exception, match="Only the owner"):
+            visitor.predict(MODEL, api_name="/models_delete")  # the unlock is the owner's session's alone
+    finally:
+        demo.close()
+    assert installed_model(MODEL, space).source.revision == hub.repos[REPO].commit
