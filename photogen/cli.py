@@ -750,6 +750,56 @@ def verify(file: Path, as_json: JsonOpt = False) -> None:
         raise typer.Exit(3)  # scripts can tell "not ours" from an error
 
 
+creations_app = typer.Typer(help="What you made: list, show (and save again) or delete past creations.", no_args_is_help=True)
+app.add_typer(creations_app, name="creations")
+
+
+@creations_app.command("list")
+def creations_list(as_json: JsonOpt = False) -> None:
+    """Past creations, newest first."""
+    from photogen.create.creations import list_creations
+
+    with library() as lib:
+        records = list_creations(lib)
+    lines = [f"{r.label}  ({r.kind}; {len(r.variants)} picture(s); people: {', '.join(r.people) or 'none'})" for r in records]
+    emit([r.as_dict() for r in records], as_json, lines or ["Nothing made yet. Try `photogen generate --mode instant --photo ID`."])
+
+
+@creations_app.command("show")
+def creations_show(
+    creation_id: int,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write its pictures (PNG, with provenance) here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One creation: what it is, its sources; --out writes its pictures again."""
+    from photogen.create.creations import get_creation, save_creation
+
+    with library() as lib:
+        record = get_creation(lib, creation_id)
+        paths: list[Path] = []
+        if out is not None:
+            from photogen.create.studio import Studio
+
+            paths = save_creation(lib, creation_id, out.resolve(), signer=Studio(lib.settings).signer(lib))
+    lines = [
+        record.label,
+        f"  {'AI-generated' if record.kind != 'instant' else 'instant style (not AI-generated)'}" + (f", model {record.model}" if record.model else ""),
+        f"  photos used: {record.photo_ids or 'none'}; people: {', '.join(record.people) or 'none'}",
+        *[f"  wrote {p}" for p in paths],
+    ]
+    emit({**record.as_dict(), "files": [str(p) for p in paths]}, as_json, lines)
+
+
+@creations_app.command("delete")
+def creations_delete(creation_id: int) -> None:
+    """Delete a creation and its stored pictures (files you downloaded stay yours)."""
+    from photogen.create.creations import delete_creation
+
+    with library() as lib:
+        delete_creation(lib, creation_id)
+    typer.echo(f"Deleted creation #{creation_id}.")
+
+
 # ---- end create -------------------------------------------------------------------------------
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from photogen.library.keys import KDF_MIN_ITERATIONS, KDF_MIN_MEMORY_KIB
 from photogen.library.library import open_library
 from photogen.settings import Settings
-from tests.conftest import TEST_KDF, write_photo
+from tests.conftest import write_photo
 
 
 @pytest.fixture
@@ -24,8 +25,8 @@ def env(tmp_path: Path) -> dict[str, str]:
         "PHOTOGEN_HOME": str(tmp_path / "home"),
         "PHOTOGEN_PASSPHRASE": "cli passphrase",
         "PHOTOGEN_USE_KEYRING": "0",
-        "PHOTOGEN_KDF_MEMORY_KIB": str(TEST_KDF["kdf_memory_kib"]),
-        "PHOTOGEN_KDF_ITERATIONS": str(TEST_KDF["kdf_iterations"]),
+        "PHOTOGEN_KDF_MEMORY_KIB": str(KDF_MIN_MEMORY_KIB),  # the lowest the environment may set
+        "PHOTOGEN_KDF_ITERATIONS": str(KDF_MIN_ITERATIONS),
     }
 
 
@@ -140,3 +141,19 @@ def test_a_wrong_command_or_option_prints_usage_and_the_closest_one(env: dict[st
     assert proc.returncode == 2
     assert usage in proc.stderr and hint in proc.stderr
     assert "unexpected" not in proc.stderr and "report it" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_creations_list_show_delete(env: dict[str, str], tmp_path: Path) -> None:
+    write_photo(tmp_path / "Pictures" / "Home" / "cat.jpg", seed=2)
+    run(env, "sources", "add-folder", str(tmp_path / "Pictures"), "--allow", "Home")
+    run(env, "index")
+    (photo,) = json.loads(run(env, "photos", "list", "--json").stdout)
+    made = json.loads(run(env, "generate", "--mode", "instant", "--photo", str(photo["id"]), "--style", "watercolor", "--out", str(tmp_path / "o"), "--json").stdout)
+    listed = json.loads(run(env, "creations", "list", "--json").stdout)
+    assert [c["id"] for c in listed] == [made["creation_id"]] and listed[0]["kind"] == "instant" and listed[0]["photo_ids"] == [photo["id"]]
+    shown = json.loads(run(env, "creations", "show", str(made["creation_id"]), "--out", str(tmp_path / "again"), "--json").stdout)
+    assert len(shown["files"]) == 1 and Path(shown["files"][0]).is_file()
+    assert "Deleted creation" in run(env, "creations", "delete", str(made["creation_id"])).stdout
+    assert json.loads(run(env, "creations", "list", "--json").stdout) == []
+    gone = run(env, "creations", "show", str(made["creation_id"]), ok=False)
+    assert gone.returncode == 1 and "No creation" in gone.stderr

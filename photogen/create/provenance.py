@@ -86,6 +86,8 @@ class CreationClaim:
     style: str | None = None
     template: str | None = None
     created: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat())
+    # steps done to the finished picture, e.g. "upscaled x4 with realesrgan-fast": recorded, never changing `kind`
+    edits: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in DIGITAL_SOURCE_TYPES:
@@ -147,6 +149,7 @@ def build_xmp(claim: CreationClaim) -> bytes:
             field_xml("Model", claim.model),
             field_xml("Style", claim.style),
             field_xml("Template", claim.template),
+            field_xml("Edits", "; ".join(claim.edits)),
         ]
     )
     packet = (
@@ -227,11 +230,16 @@ class LocalSigner:
             "assertions": [
                 {
                     "label": "c2pa.actions",
-                    "data": {"actions": [{"action": "c2pa.created", "digitalSourceType": claim.digital_source_type, "softwareAgent": _software()}]},
+                    "data": {
+                        "actions": [
+                            {"action": "c2pa.created", "digitalSourceType": claim.digital_source_type, "softwareAgent": _software()},
+                            *({"action": "c2pa.resized", "softwareAgent": _software(), "parameters": {"description": edit}} for edit in claim.edits),
+                        ]
+                    },
                 },
                 {
                     "label": C2PA_ASSERTION,
-                    "data": {k: v for k, v in asdict(claim).items() if v is not None},
+                    "data": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(claim).items() if v not in (None, ())},
                 },
             ],
         }
@@ -413,6 +421,7 @@ class VerificationResult:
     c2pa_signer_trusted: bool | None = None
     c2pa_issues: list[str] = field(default_factory=list)
     signals: list[str] = field(default_factory=list)
+    edits: list[str] = field(default_factory=list)  # steps after creation, e.g. an upscale
 
     @property
     def summary(self) -> str:
@@ -422,7 +431,8 @@ class VerificationResult:
             return "No photogen provenance found: no content credentials, no photogen metadata, no watermark."
         what = {"ai-generated": "AI-generated", "ai-composite": "real photos on an AI-generated background", "instant": "an instant (filtered, not AI-generated) image"}
         kind = what.get(self.kind or "", "made by photogen")
-        return f"Made by photogen: {kind} (evidence: {', '.join(self.signals)})."
+        edits = f", then {', '.join(self.edits)}" if self.edits else ""
+        return f"Made by photogen: {kind}{edits} (evidence: {', '.join(self.signals)})."
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "summary": self.summary}
@@ -473,6 +483,7 @@ def _take_c2pa_claim(claim: dict[str, Any] | None, result: VerificationResult) -
         result.kind = claim.get("kind")
         result.creation_id = claim.get("creation_id")
         result.model, result.style, result.template = claim.get("model"), claim.get("style"), claim.get("template")
+        result.edits = [str(e) for e in claim.get("edits") or []]
     if claim:
         result.digital_source_type = claim.get("digital_source_type")
 
@@ -519,6 +530,7 @@ def verify_file(path: Path) -> VerificationResult:
             result.model = result.model or fields.get("Model")
             result.style = result.style or fields.get("Style")
             result.template = result.template or fields.get("Template")
+            result.edits = result.edits or [e for e in (fields.get("Edits") or "").split("; ") if e]
 
     # Watermark: survives what strips the metadata
     if image is not None:

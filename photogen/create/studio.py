@@ -260,8 +260,9 @@ class Studio:
 
         # 5. Likeness, and best-of
         if faces and base is not None and request.mode in ("restyle", "background"):
+            labels = face_labels(library, request.photo_ids[0], faces)
             for v in variants:
-                self._score_against_photo(v, faces, base.size)
+                self._score_against_photo(v, faces, base.size, labels)
         if len(variants) > request.variants:  # best-of: keep the most alike, in their original order
             kept = sorted(variants, key=lambda v: v.score, reverse=True)[: request.variants]
             variants = sorted(kept, key=lambda v: v.variant)
@@ -430,19 +431,53 @@ class Studio:
 
         return guard
 
-    def _score_against_photo(self, variant: CreatedVariant, faces: Sequence[Any], base_size: tuple[int, int]) -> None:
-        """Likeness of each face of the photo in the result: the cosine of the two SFace embeddings."""
+    def _score_against_photo(self, variant: CreatedVariant, faces: Sequence[Any], base_size: tuple[int, int], labels: Sequence[str] = ()) -> None:
+        """Likeness of each face of the photo in the result: the cosine of the two SFace embeddings,
+        named by who the face is ("Grandpa Joe 0.90"), or "face N" for someone not named yet."""
         gen = np.asarray(variant.image.convert("RGB"))
         found = self.analyzer().analyze(gen)
         for i, face in enumerate(faces, start=1):
             box = _scale_box(face.box, base_size, (gen.shape[1], gen.shape[0]))
             match = max(found, key=lambda f: _iou(tuple(f.box), box), default=None)  # type: ignore[arg-type]
-            label = f"face {i}"
+            label = labels[i - 1] if i - 1 < len(labels) else f"face {i}"
             if match is None or _iou(tuple(match.box), box) < 0.3:  # type: ignore[arg-type]
                 variant.likeness[label] = 0.0
                 variant.notes.append(f"{label}: not found in the result")
             else:
                 variant.likeness[label] = max(0.0, float(np.dot(match.embedding, face.embedding)))
+
+    def upscale_creation(
+        self, library: Library, creation_id: int, images: Sequence[Image.Image], out_dir: Path, progress: Progress | None = None
+    ) -> list[Path]:
+        """Upscale a creation's pictures x4 (Real-ESRGAN) for print, each saved with the creation's own
+        provenance (an instant stays "instant, not AI-generated") and the upscale recorded as an edit."""
+        from photogen.create.creations import get_creation
+        from photogen.create.upscale import upscale
+
+        if not images:
+            raise PhotogenError("Make something first, then upscale it.")
+        record = get_creation(library, creation_id)
+        say = progress or (lambda _f, _w: None)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for i, image in enumerate(images):
+            def tiles(done: int, total: int, i: int = i) -> None:
+                say((i + done / max(total, 1)) / len(images), f"Upscaling picture {i + 1} of {len(images)}: {done}/{total} tiles")
+
+            say(i / len(images), f"Upscaling picture {i + 1} of {len(images)}")
+            result = upscale(image, scale=4, model="realesrgan-fast", progress=tiles)
+            claim = CreationClaim(
+                kind=record.kind,  # type: ignore[arg-type]
+                creation_id=str(record.id),
+                model=record.model,
+                style=record.style,
+                template=record.template,
+                edits=(f"upscaled x{result.scale} with {result.model}",),
+            )
+            saved = save_output(result.image, out_dir / f"creation-{record.id}-v{i}-upscaled-x{result.scale}.png", claim, signer=self.signer(library))
+            paths.append(saved.path)
+        say(1.0, "Done")
+        return paths
 
     def _upscale_for_print(self, image: Image.Image) -> tuple[Image.Image, str | None]:
         """Real-ESRGAN (the compact x4 model, on the CPU) so a 512 px picture prints sharp on a 5x7 in card."""
@@ -515,6 +550,26 @@ class Studio:
                 model=model,
             )
         return creation_id
+
+
+def face_labels(library: Library, photo_id: int, faces: Sequence[Any], min_cosine: float = 0.6) -> list[str]:
+    """Who each face found in a photo is: the name of the person its stored face (same photo, most
+    alike embedding) is on, else "face N". Two faces never take one name."""
+    from photogen.faces.people import load_faces
+
+    stored = [f for f in load_faces(library, usable_only=False) if f.photo_id == photo_id and f.person_id is not None]
+    names = {int(r["id"]): r["name"] for r in library.catalog.query("SELECT id, name FROM people WHERE name IS NOT NULL")}
+    labels, used = [], set()
+    for i, face in enumerate(faces, start=1):
+        scored = [(float(np.dot(np.asarray(face.embedding, np.float32), s.embedding)), s) for s in stored if s.embedding.shape == np.shape(face.embedding)]
+        best = max(scored, key=lambda x: x[0], default=None)
+        name = names.get(best[1].person_id) if best is not None and best[0] >= min_cosine else None  # type: ignore[arg-type]
+        if name and name not in used:
+            used.add(name)
+            labels.append(name)
+        else:
+            labels.append(f"face {i}")
+    return labels
 
 
 def model_installed(settings: Settings) -> bool:

@@ -99,6 +99,19 @@ def photo_choices(library: Library) -> list[tuple[str, int]]:
     return [(f"{p.id}: {Path(p.path).name}{' · ' + p.place if p.place else ''}", p.id) for p in list_photos(library)]
 
 
+def people_in_photos(library: Library, photo_ids: list[int]) -> list[str]:
+    """The named people whose faces are in these photos, most photos first."""
+    if not photo_ids:
+        return []
+    marks = ",".join("?" * len(photo_ids))
+    rows = library.catalog.query(
+        f"""SELECT p.name, count(DISTINCT f.photo_id) AS n FROM faces f JOIN people p ON p.id = f.person_id
+            WHERE f.photo_id IN ({marks}) AND p.name IS NOT NULL AND p.hidden = 0 GROUP BY p.id ORDER BY n DESC, p.name""",
+        [int(i) for i in photo_ids],
+    )
+    return [r["name"] for r in rows]
+
+
 def suggestion_texts(library: Library) -> list[str]:
     return [s.text for s in library_suggestions(library)]
 
@@ -122,6 +135,9 @@ def sources_markdown(library: Library, creation: Creation) -> str:
     used = [f"#{pid} {Path(photos[pid].path).name}" for pid in creation.source_photo_ids if pid in photos]
     lines.append("Photos used: " + (", ".join(used) if used else "none"))
     lines.append("People: " + (", ".join(n for _, n in creation.people) if creation.people else "none"))
+    in_photos = people_in_photos(library, creation.source_photo_ids)
+    if in_photos:
+        lines.append("In those photos: " + ", ".join(in_photos))
     return "\n\n".join(lines)
 
 
@@ -271,26 +287,23 @@ def build(session: gr.State, studio: Studio) -> TabView:
             return int(evt.index if not isinstance(evt.index, (list, tuple)) else evt.index[0])
 
         @readable_errors
-        def _upscale(s: UISession, current: list[Any] | None, progress: gr.Progress = gr.Progress()) -> list[str]:
-            from photogen.create.provenance import CreationClaim, save_output
-            from photogen.create.upscale import upscale
-
+        def _upscale(s: UISession, current: list[Any] | None, previous: dict[str, Any] | None, shown: list[Any] | None, progress: gr.Progress = gr.Progress()) -> list[str]:
             sess = require(s)
-            if not current:
+            if not current or previous is None:
                 raise PhotogenError("Make something first.")
-            out = sess.served.folder("upscaled-")
-            paths = []
-            for i, item in enumerate(current):
+            images, used = [], None
+            for item in current:
                 source = item[0] if isinstance(item, (list, tuple)) else item
-                image = source if isinstance(source, Image.Image) else Image.open(getattr(source, "path", source))
+                images.append(source if isinstance(source, Image.Image) else Image.open(getattr(source, "path", source)))
                 origin = None if isinstance(source, Image.Image) else sess.served.origin(getattr(source, "path", source))
-                progress(i / len(current), desc="Upscaling")
-                result = upscale(image, scale=4, model="realesrgan-fast")
-                saved = save_output(result.image, out / f"upscaled-{i}.png", CreationClaim(kind="ai-generated"), signer=studio.signer(sess.library))
-                if saved.c2pa_error:
-                    gr.Warning(f"{saved.path.name} has no content credentials (C2PA signing failed: {saved.c2pa_error}); XMP and the watermark still mark it.")
-                paths.append(sess.served.record(saved.path, origin.photo_ids if origin else None, origin.creation_id if origin else None))
-            return paths
+                if origin is not None and origin.photo_ids is not None:
+                    used = set(used or ()) | set(origin.photo_ids)
+            out = sess.served.folder("upscaled-")
+            creation_id = int(previous["creation_id"])
+            made = studio.upscale_creation(sess.library, creation_id, images, out, progress=lambda f, what: progress(f, desc=what))
+            paths = [sess.served.record(p, used, creation_id) for p in made]
+            kept = [str(getattr(f, "path", f)) for f in (shown or [])]
+            return [*kept, *paths]  # the upscaled files join the downloads, they do not replace them
 
         go.click(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(lambda: 0, outputs=selected)
         prompt.submit(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(lambda: 0, outputs=selected)
@@ -298,7 +311,7 @@ def build(session: gr.State, studio: Studio) -> TabView:
         refine.click(_refine, inputs=[session, last, selected, prompt, style], outputs=[gallery, sources, files, last])
         gallery.select(_select, inputs=None, outputs=selected)
         chips.select(_add_person, inputs=people, outputs=people)
-        upscale_btn.click(_upscale, inputs=[session, gallery], outputs=files)
+        upscale_btn.click(_upscale, inputs=[session, gallery, last, files], outputs=files)
         suggestions.click(lambda sample: sample[0], inputs=suggestions, outputs=prompt)
         style.input(lambda: True, outputs=style_chosen)
 

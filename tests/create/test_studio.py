@@ -180,3 +180,23 @@ def test_the_signer_lives_with_the_library_not_the_studio(studio_home: tuple[Set
     gc.collect()
     assert gone() is None, "something outside the library still holds its signing key"
     assert not any(isinstance(v, dict) and v for k, v in vars(studio).items() if "sign" in k)
+
+
+def test_upscaling_an_instant_keeps_it_instant_records_the_step_and_reports_progress(lib: Library, studio: Studio, tmp_path: Path) -> None:
+    request = CreateRequest(mode="instant", photo_ids=[photo_id(lib, "portrait.jpg")], style="watercolor", formats=("png",))
+    creation = studio.create(lib, request, tmp_path / "made")
+    small = creation.variants[0].image.resize((300, 140))  # small (a few 128 px tiles): quick on 2 cores
+    seen: list[float] = []
+    (path,) = studio.upscale_creation(lib, creation.id, [small], tmp_path / "up", progress=lambda f, _what: seen.append(f))
+    assert Image.open(path).size == (1200, 560)
+    verdict = verify_file(path)
+    assert verdict.kind == "instant" and verdict.ai_generated is False  # not "AI-generated"
+    assert any("upscaled x4 with realesrgan" in e for e in verdict.edits), verdict.edits
+    assert "then upscaled x4" in verdict.summary
+    assert seen == sorted(seen) and seen[-1] == 1.0 and len({f for f in seen if 0 < f < 1}) >= 2  # the bar moves
+
+
+def test_likeness_is_named_by_who_the_face_is(lib: Library, studio: Studio, tmp_path: Path) -> None:
+    creation = studio.create(lib, CreateRequest(mode="background", photo_ids=[photo_id(lib, "portrait.jpg")], prompt="a beach"), tmp_path)
+    (variant,) = creation.variants
+    assert "John" in variant.likeness and variant.likeness["John"] > 0.8, variant.likeness  # not "face 1"
