@@ -11,6 +11,7 @@ from photogen.library.consent import add_folder_source, revoke_album
 from photogen.library.indexer import index_library
 from photogen.ui import create_tab
 from photogen.ui.app import build_app
+from photogen.ui.served import ServedFiles
 from photogen.ui.session import SessionFactory, UISession
 from tests.conftest import write_photo
 
@@ -35,7 +36,7 @@ def _create_view(settings) -> create_tab.TabView:
 
 def test_create_shows_new_photos_and_forgets_revoked_results(library, settings, tmp_path: Path) -> None:
     view = _create_view(settings)
-    session = UISession(library)
+    session = UISession(library, ServedFiles(tmp_path / "served"))
     banner, first_steps, *_ = view.refresh(session, [], [], "watercolor", False, None)
     assert first_steps["visible"] is True  # an empty library: Create says to connect photos first
     assert "**Models** tab" in banner and "4.3 GB to download" in banner and "photogen models" not in banner
