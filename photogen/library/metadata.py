@@ -12,7 +12,6 @@ import logging
 import math
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 from typing import Any
 
 from PIL import ExifTags, Image
@@ -145,9 +144,11 @@ def _text(value: Any, limit: int = 80) -> str | None:
     return cleaned[:limit] or None
 
 
-@lru_cache(maxsize=4096)
 def reverse_geocode(lat: float, lon: float) -> tuple[str | None, str | None, str | None]:
-    """(city, region, country) of the nearest GeoNames city; offline."""
+    """(city, region, country) of the nearest GeoNames city; offline.
+
+    Not memoized: a process-wide cache would keep every visitor's coordinates (in a Space, for the
+    life of the server). The lookup is a k-d tree query over the city table, which is cached."""
     import reverse_geocode as rg  # loads its city table lazily on first use
 
     try:

@@ -16,6 +16,7 @@ from photogen.library.sources.upload import add_uploads
 from photogen.ui.access import Capability, role_of
 from photogen.ui.access import require as require_role
 from photogen.ui.common import readable_errors, require
+from photogen.ui.served import forget_uploads
 from photogen.ui.session import UISession
 from photogen.ui.views import TabView
 
@@ -124,6 +125,7 @@ def build(session: gr.State, space_mode: bool) -> TabView:
                 raise PhotogenError("Choose some photos to upload first.")
             paths = [Path(getattr(f, "name", f)) for f in uploaded]
             count = add_uploads(lib, paths, album, delete_originals=True)
+            forget_uploads(paths)  # nothing of the upload stays in Gradio's cache folder
             return f"Stored {count} photo(s), encrypted.\n\n" + run_index(lib, progress), source_rows(lib), None
 
         @readable_errors

@@ -18,6 +18,7 @@ the app runs. They all live here:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import getpass
 import logging
 import os
@@ -278,6 +279,25 @@ class ServedFiles:
     def paths(self) -> list[Path]:
         with self._lock:
             return list(self._entries)
+
+
+def forget_uploads(paths: Iterable[Path]) -> None:
+    """After uploads are stored encrypted: remove what Gradio kept of them in its cache folder.
+
+    The copies themselves are deleted by the upload step; this removes their folders (named by the
+    file's hash) and the empty placeholder files Gradio's File component leaves beside them."""
+    from gradio.utils import get_upload_folder
+
+    cache = Path(get_upload_folder()).resolve()
+    for path in paths:
+        parent = Path(path).resolve().parent
+        if parent.parent == cache:
+            with contextlib.suppress(OSError):
+                parent.rmdir()  # only when empty
+    for placeholder in cache.glob("tmp*"):
+        with contextlib.suppress(OSError):
+            if placeholder.is_file() and placeholder.stat().st_size == 0:  # gradio never writes to these
+                placeholder.unlink()
 
 
 def show(library: Any, value: Any) -> Any:

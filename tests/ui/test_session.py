@@ -92,3 +92,44 @@ def test_a_bad_file_in_an_upload_batch_costs_nothing(library, tmp_path: Path, mo
     assert small.exists() and big.exists()  # both temp copies are still there to retry
     assert library.catalog.scalar("SELECT count(*) FROM blobs") == 0
     assert add_uploads(library, [small], "Trip", delete_originals=True) == 1 and not small.exists()
+
+
+def test_no_module_level_cache_keeps_a_visitors_data(tmp_path: Path) -> None:
+    """Two visitors: what one leaves behind (keys, signer, coordinates) is gone from the process once they leave."""
+    import functools
+    import gc
+    import importlib
+    import pkgutil
+    import weakref
+
+    import photogen
+    from photogen.create.studio import Studio
+
+    settings = Settings(home=tmp_path / "unused", space_mode=True, use_keyring=False, **TEST_KDF)
+    factory = SessionFactory(settings)
+    studio = Studio(settings)
+    alice, bob = factory.open(), factory.open()
+    add_uploads(alice.library, [write_photo(tmp_path / "up" / "a.jpg", gps=(59.91, 10.75), seed=1)], "Trip")
+    run_index(alice.library)
+    assert studio.signer(alice.library) is not studio.signer(bob.library)  # each library its own key
+    refs = [weakref.ref(o) for o in (alice.library, alice.library.keys, studio.signer(alice.library))]
+    alice.close()
+    gc.collect()
+    assert all(r() is None for r in refs), "a module-level or studio-wide cache still holds the visitor's objects"
+    assert bob.library.catalog.scalar("SELECT count(*) FROM photos") == 0
+    bob.close()
+
+    # no memoized function anywhere in photogen takes per-visitor input (coordinates, photos, keys)
+    allowed = {"photogen.create.layout.font_files", "photogen.create.layout._load", "photogen.create.upscale._shared_upscaler"}
+    cached = set()
+    for info in pkgutil.walk_packages(photogen.__path__, "photogen."):
+        if info.name.startswith("photogen.ui") or "insightface" in info.name:
+            continue
+        module = importlib.import_module(info.name)
+        for name, value in vars(module).items():
+            if isinstance(value, functools._lru_cache_wrapper) and getattr(value, "__module__", "") == info.name:
+                cached.add(f"{info.name}.{name}")
+    assert cached <= allowed, f"new process-wide caches to review: {cached - allowed}"
+    from photogen.library import metadata
+
+    assert not hasattr(metadata.reverse_geocode, "cache_info"), "coordinates must not be memoized process-wide"
