@@ -217,6 +217,31 @@ def exclude_photo(library: Library, photo_id: int) -> None:
     _after_purge(library)
 
 
+def remove_photo(library: Library, photo_id: int) -> str:
+    """Remove a photo from photogen: a copy photogen keeps (an upload, a Picker download) is deleted with
+    everything made from it; a photo in one of your folders is excluded (your file is never touched).
+    Returns what was done, in words."""
+    cat = library.catalog
+    files = cat.query(
+        """SELECT f.id, f.album_id, f.rel_path, a.key, s.id AS source_id, s.kind FROM photo_files f
+           JOIN albums a ON a.id = f.album_id JOIN sources s ON s.id = a.source_id WHERE f.photo_id = ?""",
+        (photo_id,),
+    )
+    if cat.one("SELECT 1 FROM photos WHERE id = ?", (photo_id,)) is None:
+        raise PhotogenError(f"No photo with id {photo_id}; see `photogen photos list`.")
+    if not files or any(f["kind"] not in COPYING_KINDS for f in files):
+        exclude_photo(library, photo_id)
+        return "Excluded: photogen will not use it again (your file is not touched)."
+    with cat.tx():
+        for f in files:
+            cat.execute("DELETE FROM blobs WHERE name = ?", (f"{COPYING_KINDS[f['kind']]}:{f['source_id']}:{f['rel_path']}",))
+            cat.execute("DELETE FROM photo_files WHERE id = ?", (f["id"],))
+        purge_orphan_photos(cat)
+        cat.audit("photo.delete", str(photo_id))
+    _after_purge(library)
+    return "Deleted: photogen's copy and everything made from it are gone."
+
+
 def _forget_album_copies(cat: Catalog, album_id: int) -> None:
     """Sources that hold their own copies of photos (uploads, Picker downloads) drop the album's copies."""
     row = cat.one("SELECT a.key, s.id AS source_id, s.kind FROM albums a JOIN sources s ON s.id = a.source_id WHERE a.id = ?", (album_id,))

@@ -8,10 +8,12 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from photogen.library.consent import list_albums
+from photogen.errors import PhotogenError
+from photogen.library.consent import list_albums, remove_photo
 from photogen.library.library import Library
 from photogen.library.photos import get_photo, list_photos, thumbnail_bytes
-from photogen.ui import served
+from photogen.library.sources.upload import remove_upload
+from photogen.ui import access, served
 from photogen.ui.access import Capability, role_of
 from photogen.ui.common import readable_errors, require
 from photogen.ui.served import PHOTO_IDS_KEY
@@ -69,6 +71,34 @@ def timeline(library: Library) -> list[list[Any]]:
     return [[m, n] for m, n in sorted(months.items())]
 
 
+SKIPPED_COLUMNS = ["Album", "File", "Why", "Key"]
+
+
+def skipped_rows(library: Library) -> list[list[Any]]:
+    """Files photogen found but could not read, by their own name (an upload's content-hash prefix dropped)."""
+    rows = library.catalog.query(
+        """SELECT k.album_id, k.rel_path, k.reason, a.name AS album, s.kind FROM skipped k
+           JOIN albums a ON a.id = k.album_id JOIN sources s ON s.id = a.source_id ORDER BY a.name, k.rel_path"""
+    )
+    return [[r["album"], shown_name(r["rel_path"], r["kind"]), r["reason"], f"{r['album_id']}:{r['rel_path']}"] for r in rows]
+
+
+def shown_name(rel_path: str, kind: str) -> str:
+    name = rel_path.rsplit("/", 1)[-1]
+    if kind == "upload" and len(name) > 13 and name[12] == "-" and all(c in "0123456789abcdef" for c in name[:12]):
+        return name[13:]  # "b30240e33366-fake.jpg" is the user's "fake.jpg"
+    return name
+
+
+def month_chart(library: Library) -> Any:
+    """Photos per month as a bar chart whose axis starts at 0, so a month with one photo shows a bar."""
+    import pandas as pd
+
+    data = timeline(library)
+    top = max((n for _, n in data), default=1)
+    return gr.update(value=pd.DataFrame(data, columns=["Month", "Photos"]), y_lim=[0, top + 1])
+
+
 def build(session: gr.State) -> TabView:
     with gr.Tab("Library", id="library") as tab:
         gr.Markdown("The albums you connected, whether photogen may use them, and what it knows about each photo.")
@@ -80,6 +110,14 @@ def build(session: gr.State) -> TabView:
             with gr.Column(scale=2):
                 thumb = gr.Image(label="Photo", interactive=False, type="pil", height=300)
                 meta = gr.JSON(label="Metadata")
+        with gr.Row():
+            picked = gr.State(None)  # the selected photo's ID
+            remove_btn = gr.Button("Remove the selected photo from photogen", size="sm", variant="stop", elem_id="library-remove")
+            remove_status = gr.Markdown(elem_id="library-remove-status")
+        with gr.Accordion("Files photogen could not read", open=False):
+            skipped = gr.Dataframe(headers=SKIPPED_COLUMNS, interactive=False, label="Not photos (select a row)")
+            bad_key = gr.State(None)
+            delete_upload_btn = gr.Button("Delete the selected upload", size="sm", variant="stop")
         with gr.Accordion("Where and when", open=False):
             with gr.Row():
                 # an offline map: no tile server is called, the points sit on longitude/latitude axes
@@ -102,7 +140,8 @@ def build(session: gr.State) -> TabView:
                 photo_rows(lib),
                 points,
                 pd.DataFrame(points, columns=["Place", "Latitude", "Longitude", "Photos"]),
-                pd.DataFrame(timeline(lib), columns=["Month", "Photos"]),
+                month_chart(lib),
+                skipped_rows(lib),
             )
 
         @readable_errors
@@ -117,6 +156,37 @@ def build(session: gr.State) -> TabView:
                 meta = {**meta, "path": str(meta.get("path", "")).replace("\\", "/").rsplit("/", 1)[-1]}  # the file's name only
             return served.show(lib, image), meta
 
-        refresh.click(_refresh, inputs=session, outputs=[albums, photos, places, world, months])
+        views = [albums, photos, places, world, months, skipped]
+
+        def _pick_photo(evt: gr.SelectData) -> Any:
+            row = getattr(evt, "row_value", None)
+            return int(row[0]) if row else None
+
+        def _pick_skipped(evt: gr.SelectData) -> Any:
+            row = getattr(evt, "row_value", None)
+            return row[3] if row else None
+
+        @readable_errors
+        def _remove(request: gr.Request, s: UISession, photo_id: Any) -> tuple[Any, ...]:
+            access.require(request, Capability.LIBRARY)
+            if photo_id is None:
+                raise PhotogenError("Select a photo in the table first.")
+            message = remove_photo(require(s).library, int(photo_id))
+            return (f"Photo {int(photo_id)}: {message}", None, None, {}, *_refresh(request, s))
+
+        @readable_errors
+        def _delete_upload(request: gr.Request, s: UISession, key: Any) -> tuple[Any, ...]:
+            access.require(request, Capability.LIBRARY)
+            if not key:
+                raise PhotogenError("Select a file in the table first.")
+            album_id, rel_path = str(key).split(":", 1)
+            remove_upload(require(s).library, int(album_id), rel_path)
+            return (f"Deleted the upload {rel_path.rsplit('/', 1)[-1]}.", None, *_refresh(request, s))
+
+        refresh.click(_refresh, inputs=session, outputs=views)
         photos.select(_select, inputs=session, outputs=[thumb, meta])
-    return TabView(tab, _refresh, [albums, photos, places, world, months])
+        photos.select(_pick_photo, outputs=picked)
+        skipped.select(_pick_skipped, outputs=bad_key)
+        remove_btn.click(_remove, inputs=[session, picked], outputs=[remove_status, picked, thumb, meta, *views])
+        delete_upload_btn.click(_delete_upload, inputs=[session, bad_key], outputs=[remove_status, bad_key, *views])
+    return TabView(tab, _refresh, views)

@@ -103,3 +103,9 @@ def _has_ss() -> bool:
     from shutil import which
 
     return which("ss") is not None
+
+
+def test_the_month_chart_starts_at_zero_so_one_photo_shows(library, tmp_path: Path) -> None:
+    _library_with_photos(library, tmp_path)
+    chart = library_tab.month_chart(library)
+    assert chart["y_lim"] == [0, 2] and chart["value"].values.tolist() == [["2019-05", 1]]

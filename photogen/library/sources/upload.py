@@ -56,6 +56,33 @@ class UploadSource:
         return f"upload: {printable_path(rel_path)}"
 
 
+def unreadable_reason(path: Path, max_pixels: int) -> str | None:
+    """Why a file is not a photo photogen can read (the indexer's own check), or None when it is one."""
+    from photogen.library.images import open_photo
+
+    try:
+        with open_photo(path, max_pixels) as image:
+            image.verify()  # the header said "image": the data must decode too
+    except PhotogenError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - any decoder failure means "not a readable photo"
+        return f"damaged image data ({type(exc).__name__})"
+    return None
+
+
+def remove_upload(library: Library, album_id: int, rel_path: str) -> None:
+    """Delete one uploaded file photogen keeps (an upload that is not a photo, listed as skipped)."""
+    cat = library.catalog
+    row = cat.one("SELECT s.id AS source_id, s.kind FROM albums a JOIN sources s ON s.id = a.source_id WHERE a.id = ?", (album_id,))
+    if row is None or row["kind"] != "upload":
+        raise PhotogenError("Only uploaded files can be deleted here; photogen never deletes your own folders' files.")
+    with cat.tx():
+        cat.execute("DELETE FROM blobs WHERE name = ?", (_blob_name(row["source_id"], rel_path),))
+        cat.execute("DELETE FROM skipped WHERE album_id = ? AND rel_path = ?", (album_id, rel_path))
+        cat.audit("upload.delete", printable_path(rel_path))
+    library.collect_garbage()
+
+
 def add_uploads(library: Library, files: Iterable[Path], album: str, *, delete_originals: bool = False) -> int:
     """Store uploaded files (encrypted) in `album` of the Uploads source and grant that album.
 
@@ -75,6 +102,12 @@ def add_uploads(library: Library, files: Iterable[Path], album: str, *, delete_o
             raise PhotogenError(f"{path.name} is no longer there; upload it again.")
         if path.stat().st_size > MAX_UPLOAD_BYTES:
             raise PhotogenError(f"{path.name} is larger than 64 MB; photogen does not accept it. Nothing was stored.")
+    rejected = [f"{path.name} ({why})" for path in paths if (why := unreadable_reason(path, library.settings.max_image_pixels))]
+    if rejected:  # told now, by the file's own name, instead of "skipped" at every index from then on
+        raise PhotogenError(
+            f"Not a photo photogen can read: {', '.join(rejected)}. Nothing was stored; upload the others without "
+            f"{'it' if len(rejected) == 1 else 'them'} (JPEG, PNG, WebP, HEIC or TIFF)."
+        )
     stored = 0
     with cat.tx():
         for path in paths:
