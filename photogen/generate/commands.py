@@ -191,12 +191,15 @@ def export(model_id: str, precision: Precision, settings: Settings, force: bool 
             return export_model(installed, precision, settings, hooks=hooks, progress=progress)
         return ensure_export(installed, precision, settings, hooks=hooks, progress=progress)[1]
     except OSError as e:
-        if e.errno != errno.ENOSPC:
-            raise
         # export_model removed its staging folder: no half-written export is left to be loaded
+        if e.errno == errno.ENOSPC:
+            raise PhotogenError(
+                f"The disk holding {settings.models_dir} is full: the {precision} export of {model_id} was stopped "
+                "and nothing half-written was kept. Free some space (or choose int8, the smallest) and export again."
+            ) from e
         raise PhotogenError(
-            f"The disk holding {settings.models_dir} is full: the {precision} export of {model_id} was stopped and "
-            "nothing half-written was kept. Free some space (or choose int8, the smallest) and export again."
+            f"The {precision} export of {model_id} could not be written to {settings.models_dir} "
+            f"({e.strerror or e}); nothing half-written was kept. Check that folder (or set PHOTOGEN_MODELS_DIR)."
         ) from e
 
 
