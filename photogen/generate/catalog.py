@@ -28,14 +28,18 @@ class License:
     summary: str
     # the full text, where photogen ships it; otherwise the user reads it at `url` before accepting
     text: str = ""
+    # (repo, path) of the full text on the hub, fetched when the user asks (see download.hub_details)
+    hub_file: tuple[str, str] | None = None
 
-    def full_text(self) -> str:
-        """What the app shows before a download asks for acceptance (Markdown)."""
+    def full_text(self, fetched: str | None = None) -> str:
+        """What the app shows before a download asks for acceptance (Markdown); `fetched`: the text from the hub."""
         head = f"**{self.name}**" + (f" ({self.url})" if self.url else "") + f"\n\n{self.summary}"
-        if self.text:
-            return f"{head}\n\n```text\n{self.text.strip()}\n```"
+        text = self.text or fetched
+        if text:
+            return f"{head}\n\n```text\n{text.strip()}\n```"
+        fetch = " or press *Check on the hub* to show it here" if self.hub_file else ""
         return (
-            f"{head}\n\nThe full text is long and is not shipped with photogen: read it at {self.url} "
+            f"{head}\n\nThe full text is long and is not shipped with photogen: read it at {self.url}{fetch} "
             "before you accept. Accepting here records that you did."
         )
 
@@ -80,6 +84,7 @@ SAI_COMMUNITY = License(
     name="Stability AI Community License",
     url="https://huggingface.co/stabilityai/sd-turbo/blob/main/LICENSE.md",
     summary="Free for research, non-commercial use and organisations under USD 1M annual revenue.",
+    hub_file=("stabilityai/sd-turbo", "LICENSE.md"),
 )
 _MIT_TEXT = """\
 Permission is hereby granted, free of charge, to any person obtaining a copy of this software and

@@ -280,3 +280,36 @@ def fetch_snapshot(repo: str, revision: str, root: Path, allow_patterns: list[st
     os.replace(partial, final)  # the one step that marks it complete
     logger.info("downloaded %s@%s (%s) to %s", repo, revision, snapshot.commit, final)
     return final, snapshot
+
+
+# ----------------------------------------------------------------------------------------- before a download
+
+_LICENSE_MAX_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True)
+class HubDetails:
+    commit: str
+    download_bytes: int  # measured: the sum of the files a download would fetch
+    license_text: str | None
+
+
+def hub_details(repo: str, revision: str, allow_patterns: list[str] | None, license_file: tuple[str, str] | None,
+                endpoint: str | None = None, token: str | None = None) -> HubDetails:  # fmt: skip
+    """What a download would fetch (its measured size) and the license's full text, asked of the hub when the
+    user presses *Check on the hub*: nothing is downloaded into the model's folder."""
+    import requests
+    from huggingface_hub import hf_hub_url
+    from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
+
+    try:
+        snapshot = remote_snapshot(repo, revision, allow_patterns, endpoint, token)
+        text = None
+        if license_file is not None:
+            url = hf_hub_url(license_file[0], license_file[1], revision="main", endpoint=hub_endpoint(endpoint))
+            r = requests.get(url, headers=build_hf_headers(token=token), timeout=30, stream=True)
+            hf_raise_for_status(r)
+            text = r.raw.read(_LICENSE_MAX_BYTES, decode_content=True).decode("utf-8", errors="replace")
+    except Exception as e:
+        raise hub_error(e, repo, revision, Path(".")) from e
+    return HubDetails(snapshot.commit, snapshot.total_bytes, text)

@@ -57,8 +57,8 @@ def model_choices(settings: Settings) -> list[tuple[str, str]]:
     return [(m.title, m.id) for m in commands.list_models(settings)]
 
 
-def license_text(settings: Settings, model_id: str | None) -> tuple[str, bool]:
-    """The chosen model's license in full, and whether it was accepted already."""
+def license_text(settings: Settings, model_id: str | None, fetched: str | None = None) -> tuple[str, bool]:
+    """The chosen model's license in full (`fetched`: its text from the hub), and whether it was accepted already."""
     if not model_id:
         return "Choose a model to see its license.", False
     try:
@@ -70,7 +70,23 @@ def license_text(settings: Settings, model_id: str | None) -> tuple[str, bool]:
     accepted = is_license_accepted(spec, settings)
     when = accepted_licenses(settings).get(spec.id, {}).get("accepted_at")
     note = f"\n\n*You accepted this license on {when}.*" if accepted and when else ""
-    return spec.license.full_text() + note, accepted
+    return spec.license.full_text(fetched) + note, accepted
+
+
+def check_hub(settings: Settings, request: Any, model_id: str, unlocked: bool = False) -> tuple[str, str]:
+    """Ask the hub, at the user's request, what a download would fetch (measured) and for the license's full text."""
+    from photogen.generate.download import hub_details
+
+    _owner(request, settings, unlocked=unlocked)
+    spec = get_model_spec(model_id)
+    if not spec.hf_repo:
+        raise PhotogenError(f"{spec.title} is not on the hub: it is built on this computer.")
+    details = hub_details(spec.hf_repo, spec.revision or "main", list(spec.allow_patterns), spec.license.hub_file)
+    total = details.download_bytes
+    if spec.lora_repo:
+        total += hub_details(spec.lora_repo, spec.lora_revision or "main", ["*.safetensors", "*.json"], None).download_bytes
+    text, _ = license_text(settings, model_id, details.license_text)
+    return text, f"{spec.title}: {total / 1e9:.2f} GB to download (measured on the hub, commit {details.commit[:7]})."
 
 
 def unlock_space(settings: Settings, token: str) -> bool:
@@ -202,6 +218,7 @@ def build(settings: Settings) -> TabView:
         with gr.Row():
             download_btn = gr.Button("Download", variant="primary", elem_id="models-download")
             cancel_btn = gr.Button("Cancel download", elem_id="models-cancel")
+            check_btn = gr.Button("Check on the hub (size, full license)", elem_id="models-check")
         with gr.Row():
             precision = gr.Radio(list(PRECISIONS), value=commands.default_precision(), elem_id="models-precision",
                                  label="Precision (chosen for this computer: fp16 on a GPU, fp32 on a CPU; int8 is smallest)")  # fmt: skip
@@ -233,6 +250,10 @@ def build(settings: Settings) -> TabView:
         def _unlock(text: str) -> tuple[bool, str]:
             unlock_space(settings, text or "")
             return True, "Model controls are unlocked for this session."
+
+        @readable_errors
+        def _check(chosen: str, ok: bool, request: gr.Request) -> tuple[str, str]:
+            return check_hub(settings, request, chosen, unlocked=ok)
 
         def _key(request: Any, chosen: str) -> str:
             return f"{getattr(request, 'session_hash', '')}:{chosen}"
@@ -277,6 +298,7 @@ def build(settings: Settings) -> TabView:
         model.change(_choose, inputs=model, outputs=[license_md, accept])
         unlock_btn.click(_unlock, inputs=token, outputs=[unlocked, status], api_name="models_unlock")
         refresh_after(download_btn.click(_download, inputs=[model, accept, unlocked], outputs=status, api_name="models_download"))
+        check_btn.click(_check, inputs=[model, unlocked], outputs=[license_md, status], api_name="models_check")
         cancel_btn.click(_cancel, inputs=[model, unlocked], outputs=status, api_name="models_cancel")
         refresh_after(export_btn.click(_export, inputs=[model, precision, unlocked], outputs=status, api_name="models_export"))
         refresh_after(delete_model_btn.click(_delete_model, inputs=[model, unlocked], outputs=status, api_name="models_delete"))

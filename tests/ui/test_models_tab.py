@@ -180,3 +180,23 @@ def test_in_a_space_only_the_owner_token_unlocks_model_controls(settings: Settin
     finally:
         demo.close()
     assert installed_model(MODEL, space).source.revision == hub.repos[REPO].commit
+
+
+def test_check_on_the_hub_measures_the_download_and_shows_the_full_license(settings: Settings, tiny_repo: FakeRepo,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    text = b"STABILITY AI COMMUNITY LICENSE AGREEMENT\n\nClause 1. (the full text, as the hub serves it)\n"
+    repo = FakeRepo(files={**tiny_repo.files, "LICENSE.md": text}, commit="abcdef1" + "0" * 33)
+    with serve(FakeHub({"stabilityai/sd-turbo": repo})) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        shown, status = models_tab.check_hub(settings, None, "sd-turbo")
+        from photogen.generate.download import hub_details
+
+        spec = get_model_spec("sd-turbo")
+        measured = hub_details("stabilityai/sd-turbo", "main", list(spec.allow_patterns), None).download_bytes
+    assert "Clause 1. (the full text, as the hub serves it)" in shown and "Stability AI Community License" in shown
+    wanted = sum(len(d) for n, d in repo.files.items() if n not in ("LICENSE.md", "photogen_test_model.json"))
+    assert measured == wanted
+    assert f"{wanted / 1e9:.2f} GB to download (measured on the hub, commit abcdef1)" in status
+    assert not (settings.home / "models").exists()  # nothing was downloaded
+    with pytest.raises(Refusal):
+        models_tab.check_hub(settings.model_copy(update={"space_mode": True}), None, "sd-turbo")
