@@ -185,3 +185,105 @@ def test_a_killed_run_is_swept_at_the_next_start(base: Path) -> None:
         assert not root.exists()
     finally:
         nxt.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_the_running_app_purges_served_copies_on_revoke_and_leaves_nothing_after_sigterm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """app.py in a subprocess: show library photos and a creation, revoke the album, SIGTERM."""
+    import urllib.request
+
+    import huggingface_hub.constants
+    from gradio_client import Client
+
+    from photogen.library.keys import KDF_MIN_ITERATIONS, KDF_MIN_MEMORY_KIB
+    from photogen.library.library import open_library
+    from photogen.settings import Settings
+    from tests.conftest import TEST_KDF
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_DISABLE_TELEMETRY", True)
+    home, base, temp = tmp_path / "home", tmp_path / "served-base", tmp_path / "tmp"
+    temp.mkdir()
+    settings = Settings(home=home, passphrase="served test", use_keyring=False, **TEST_KDF)
+    write_photo(tmp_path / "Pictures" / "Rome" / "colosseum.jpg", gps=(41.89, 12.49), seed=7)
+    write_photo(tmp_path / "Pictures" / "Oslo" / "fjord.jpg", seed=8)
+    with open_library(settings) as library:
+        add_folder_source(library, tmp_path / "Pictures", ["Rome", "Oslo"])
+        index_library(library)
+        rome = {p.id for p in list_photos(library) if p.album == "Rome"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PHOTOGEN_", "GRADIO_"))} | {
+        "PHOTOGEN_HOME": str(home),
+        "PHOTOGEN_PASSPHRASE": "served test",
+        "PHOTOGEN_USE_KEYRING": "0",
+        "PHOTOGEN_KDF_MEMORY_KIB": str(KDF_MIN_MEMORY_KIB),
+        "PHOTOGEN_KDF_ITERATIONS": str(KDF_MIN_ITERATIONS),
+        "PHOTOGEN_SERVED_DIR": str(base),
+        "TMPDIR": str(temp),  # anything the run puts in the system temp folder lands here
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "PYTHONPATH": str(REPO),
+    }
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the app did not start: {proc.stdout.read() if proc.stdout else ''}")
+                time.sleep(0.5)
+        (run,) = list((base / f"photogen-{os.getuid()}").glob(f"run-{proc.pid}-*"))
+        assert run.stat().st_mode & 0o777 == 0o700
+
+        client = Client(url, verbose=False, download_files=False)
+        client.predict(api_name="/open")
+        _albums, photos, *_ = client.predict(api_name="/_refresh")
+        by_name = {row[1]: row[0] for row in photos["data"]}
+        client.predict(api_name="/_on_load")
+        gallery, _sources, files = client.predict(
+            "", [by_name["colosseum.jpg"]], [], "watercolor", "", "instant", "fast", 0, 1, None, "", "", "keep", ["png", "jpeg"], api_name="/_generate"
+        )[:3]
+        oslo_gallery = client.predict(
+            "", [by_name["fjord.jpg"]], [], "pencil-sketch", "", "instant", "fast", 0, 1, None, "", "", "keep", ["png"], api_name="/_generate"
+        )[0]
+
+        def paths(items: list) -> list[Path]:
+            out = []
+            for item in items:
+                value = item.get("image", item) if isinstance(item, dict) else item
+                value = value[0] if isinstance(value, (list, tuple)) else value
+                out.append(Path(value["path"] if isinstance(value, dict) else value))
+            return out
+
+        from_rome = paths(gallery) + paths(files)
+        from_oslo = paths(oslo_gallery)
+        assert len(from_rome) == 3 and all(p.is_relative_to(run) and p.exists() for p in from_rome + from_oslo)
+        assert {p.resolve() for p in from_rome} <= {p.resolve() for p in run.rglob("*") if p.is_file()}
+
+        client.predict(api_name="/_all")  # the Privacy tab's choices, as a page load fills them
+        client.predict("Pictures/Rome", api_name="/_revoke")
+        assert not any(p.exists() for p in from_rome), "a served copy of a revoked photo remains"
+        assert all(p.exists() for p in from_oslo), "copies of photos still allowed stay"
+        assert rome
+
+        client.close()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not run.exists(), "the served-files folder is removed on SIGTERM"
+    assert list((base / f"photogen-{os.getuid()}").iterdir()) == []
+    # onnxruntime writes a `.ses` marker (a timestamp and a random id, nothing of the user) on import
+    left = [p for p in temp.rglob("*") if p.is_file() and p.relative_to(temp) != Path(".ses")]
+    assert left == [], f"the run left files in the temp folder: {left}"
