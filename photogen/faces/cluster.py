@@ -7,9 +7,12 @@ decisions, then the remaining faces attach to the person they resemble most:
 1. Faces marked "nobody" sit out; faces with quality >= `min_quality` start as singletons.
 2. Clusters merge best pair first while their mean pairwise cosine is >= `link_threshold`, never
    when that would put two faces of one photo together. With unit vectors the mean pairwise cosine
-   of clusters A and B is sum(A) . sum(B) / (|A| |B|), so a merge costs O(dim) whatever the sizes;
-   candidate pairs come from each face's nearest neighbours above the threshold (the best pair of
-   two clusters bounds their mean), computed in blocks, so memory stays linear in the faces.
+   of clusters A and B is sum(A) . sum(B) / (|A| |B|), so a merge costs O(dim) whatever the sizes.
+   Two clusters never merge without a pair of faces at or above the threshold (the best pair
+   bounds their mean), so the graph of each face's nearest neighbours above it (numpy blocks up
+   to 20,000 faces, an HNSW index above) falls apart into connected groups that are agglomerated
+   one by one; groups the approximate search left apart are joined by their exact means. Memory
+   stays linear in the faces, with no Python object per candidate pair.
 3. Clusters smaller than `min_faces` dissolve. Each other cluster takes the person most of its
    faces were on: pinned faces vote for their person, other faces for the person they had in the
    previous run (merged people count as the person they were merged into). Clusters with no vote
@@ -174,71 +177,234 @@ def _embedding_matrix(faces: Sequence[FaceRecord]) -> np.ndarray:
     return np.stack([f.embedding for f in faces]).astype(np.float32)
 
 
-def _neighbour_pairs(matrix: np.ndarray, threshold: float, k: int, block: int = 2048) -> list[tuple[float, int, int]]:
-    """Pairs (similarity, i, j), i < j, among each row's k nearest rows with similarity >= threshold.
+# Up to this many faces the neighbour search compares every pair (exact, in numpy blocks); above
+# it an HNSW graph (faiss) finds them in far fewer operations. All pairs of 100,000 faces cost ~80
+# CPU-seconds on a 2-core EPYC, the HNSW search ~15; see bench/cluster_bench.py. The graph only has
+# to connect each person's faces: similarities inside a group are computed exactly afterwards.
+EXACT_SEARCH_LIMIT = 20_000
+# HNSW shape: links per node, candidate list while building and while searching
+_HNSW_LINKS, _HNSW_BUILD, _HNSW_SEARCH = 12, 24, 24
+# A group of linked faces up to this size is agglomerated on a dense matrix of its cluster
+# similarities; larger groups (one person with thousands of photos) on a heap of linked pairs.
+_DENSE_GROUP = 300
 
-    Computed in row blocks so memory stays O(block * n) instead of O(n^2).
+
+def _neighbour_edges(matrix: np.ndarray, threshold: float, k: int, block: int = 512) -> tuple[np.ndarray, np.ndarray]:
+    """Edges (rows, cols) from each face to its up-to-k nearest faces with similarity >= threshold.
+
+    Arrays only: memory is O(block * n) for the similarities of a block and O(n * k) for the edges.
     """
     n = len(matrix)
-    pairs: dict[tuple[int, int], float] = {}
     k = min(k, n - 1)
     if k <= 0:
-        return []
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if n > EXACT_SEARCH_LIMIT:
+        edges = _hnsw_edges(matrix, threshold, k)
+        if edges is not None:
+            return edges
+    rows_out, cols_out = [], []
     for start in range(0, n, block):
         sims = matrix[start : start + block] @ matrix.T
-        rows = np.arange(len(sims))
-        sims[rows, rows + start] = -np.inf  # a face is not its own neighbour
-        nearest = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        for r, cols in enumerate(nearest):
-            i = start + r
-            for j in cols:
-                s = float(sims[r, j])
-                if s >= threshold:
-                    pairs[(min(i, int(j)), max(i, int(j)))] = s
-    return [(s, i, j) for (i, j), s in pairs.items()]
+        local = np.arange(len(sims))
+        sims[local, local + start] = -np.inf  # a face is not its own neighbour
+        rows, cols = np.nonzero(sims >= threshold)
+        crowded = np.flatnonzero(np.bincount(rows, minlength=len(sims)) > k)
+        if len(crowded):  # more than k above the threshold: keep the k nearest
+            keep = ~np.isin(rows, crowded)
+            nearest = np.argpartition(-sims[crowded], k - 1, axis=1)[:, :k]
+            rows = np.concatenate([rows[keep], np.repeat(crowded, k)])
+            cols = np.concatenate([cols[keep], nearest.ravel()])
+        rows_out.append(rows + start)
+        cols_out.append(cols)
+    return np.concatenate(rows_out), np.concatenate(cols_out)
 
 
-def _agglomerate(
-    clusters: list[_Cluster], matrix: np.ndarray, owner: list[int], params: ClusterParams
-) -> list[_Cluster]:
-    """Average-linkage merging, best pair first, under the cannot-link constraints.
+def _hnsw_edges(matrix: np.ndarray, threshold: float, k: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """`_neighbour_edges` through an approximate HNSW index; None when faiss is not installed."""
+    try:
+        import faiss
+    except ImportError:
+        logger.warning("faiss-cpu is not installed: comparing all %d faces pairwise (slow)", len(matrix))
+        return None
+    index = faiss.IndexHNSWFlat(matrix.shape[1], _HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = _HNSW_BUILD
+    data = np.ascontiguousarray(matrix, dtype=np.float32)
+    index.add(data)
+    index.hnsw.efSearch = max(_HNSW_SEARCH, k + 1)
+    sims, found = index.search(data, k + 1)
+    del index
+    rows = np.repeat(np.arange(len(matrix)), k + 1).reshape(len(matrix), k + 1)
+    keep = (found >= 0) & (found != rows) & (sims >= threshold)
+    return rows[keep], found[keep].astype(np.int64)
 
-    `matrix[i]` is the embedding of a face that starts in cluster `owner[i]`.
+
+def _agglomerate(faces: Sequence[FaceRecord], matrix: np.ndarray, params: ClusterParams) -> list[np.ndarray]:
+    """Average-linkage merging, best pair first, never two faces of one photo together.
+
+    Returns groups of indices into `faces`. Two groups are never merged unless some pair of their
+    faces is at or above the threshold (their mean would be below it), so the faces fall apart
+    into connected groups of the neighbour graph that never interact, and each is agglomerated
+    on its own: the search keeps no Python object per candidate pair.
     """
-    alive = dict(enumerate(clusters))
-    neighbours: dict[int, set[int]] = {c: set() for c in alive}
-    heap: list[tuple[float, int, int]] = []
-    for _, i, j in _neighbour_pairs(matrix, params.link_threshold, params.neighbours):
-        a, b = owner[i], owner[j]
-        if a != b:
-            neighbours[a].add(b)
-            neighbours[b].add(a)
-    heap = [(-alive[a].mean_similarity(alive[b]), a, b) for a, linked in neighbours.items() for b in linked if a < b]
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(faces)
+    if n == 0:
+        return []
+    rows, cols = _neighbour_edges(matrix, params.link_threshold, params.neighbours)
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
+    count, label = connected_components(graph, directed=True, connection="weak")
+    del graph, rows, cols
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(count + 1))
+    photos = np.array([f.photo_id for f in faces])
+    groups: list[np.ndarray] = []
+    for component in range(count):
+        members = order[bounds[component] : bounds[component + 1]]
+        if len(members) == 1:
+            groups.append(members)
+        elif len(members) <= _DENSE_GROUP:
+            groups.extend(_link_dense(members, matrix, photos, params.link_threshold))
+        else:
+            groups.extend(_link_sparse(members, matrix, photos, params))
+    if n > EXACT_SEARCH_LIMIT:
+        groups = _join_split_groups(groups, matrix, photos, params.link_threshold)
+    return groups
+
+
+def _link_dense(members: np.ndarray, matrix: np.ndarray, photos: np.ndarray, threshold: float) -> list[np.ndarray]:
+    """Average linkage of one small connected group of faces."""
+    same_photo = photos[members][:, None] == photos[members][None, :]
+    local = _link_weighted(matrix[members].astype(np.float64), np.ones(len(members)), same_photo, threshold)
+    return [members[np.array(g)] for g in local]
+
+
+def _link_weighted(totals: np.ndarray, sizes: np.ndarray, blocked: np.ndarray, threshold: float) -> list[list[int]]:
+    """Average linkage of a few clusters (rows: summed unit embeddings, face counts) on the dense
+    matrix of their mean similarities; `blocked` marks pairs that may never join (they share a
+    photo), and a block only grows as clusters merge. Returns groups of row indices."""
+    m = len(totals)
+    totals = totals.copy()
+    sizes = sizes.astype(np.float64).copy()
+    blocked = blocked.copy()
+    np.fill_diagonal(blocked, True)
+    sims = (totals @ totals.T) / np.outer(sizes, sizes)
+    sims[blocked] = -np.inf
+    groups: list[list[int]] = [[i] for i in range(m)]
+    alive = np.ones(m, dtype=bool)
+    while True:
+        a, b = divmod(int(np.argmax(sims)), m)
+        if sims[a, b] < threshold:
+            break
+        totals[a] += totals[b]
+        sizes[a] += sizes[b]
+        groups[a] += groups[b]
+        alive[b] = False
+        blocked[a] |= blocked[b]
+        blocked[:, a] = blocked[a]
+        row = (totals @ totals[a]) / (sizes * sizes[a])
+        row[blocked[a] | ~alive] = -np.inf
+        sims[a, :] = row
+        sims[:, a] = row
+        sims[b, :] = -np.inf
+        sims[:, b] = -np.inf
+    return [g for g, live in zip(groups, alive, strict=True) if live]
+
+
+def _join_split_groups(
+    groups: list[np.ndarray], matrix: np.ndarray, photos: np.ndarray, threshold: float, block: int = 512
+) -> list[np.ndarray]:
+    """Average linkage once more over whole groups, compared exactly by their summed embeddings.
+
+    The approximate search can miss every edge between two halves of one person; their mean
+    similarity does not miss them. Groups are compared in blocks, and only the pairs at or above
+    the threshold are kept, as arrays.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    count = len(groups)
+    owner = np.empty(len(matrix), dtype=np.int64)
+    for k, group in enumerate(groups):
+        owner[group] = k
+    totals = np.zeros((count, matrix.shape[1]), dtype=np.float64)
+    np.add.at(totals, owner, matrix)
+    sizes = np.bincount(owner, minlength=count).astype(np.float64)
+    # candidates in float32 (half the time and memory), a hair under the threshold: the linkage
+    # below decides in float64
+    means = (totals / sizes[:, None]).astype(np.float32)
+    rows_out, cols_out = [], []
+    for start in range(0, count, block):
+        sims = means[start : start + block] @ means.T
+        rows, cols = np.nonzero(sims >= threshold - 1e-4)
+        keep = rows + start < cols
+        rows_out.append(rows[keep] + start)
+        cols_out.append(cols[keep])
+    rows, cols = np.concatenate(rows_out), np.concatenate(cols_out)
+    if not len(rows):
+        return groups
+    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(count, count))
+    parts, label = connected_components(graph, directed=False)
+    order = np.argsort(label, kind="stable")
+    bounds = np.searchsorted(label[order], np.arange(parts + 1))
+    joined: list[np.ndarray] = []
+    for part in range(parts):
+        members = order[bounds[part] : bounds[part + 1]]
+        if len(members) == 1:
+            joined.append(groups[members[0]])
+            continue
+        photo_sets = [set(photos[groups[k]].tolist()) for k in members]
+        blocked = np.array([[not a.isdisjoint(b) for b in photo_sets] for a in photo_sets])
+        for local in _link_weighted(totals[members], sizes[members], blocked, threshold):
+            joined.append(np.concatenate([groups[members[i]] for i in local]))
+    return joined
+
+
+def _link_sparse(
+    members: np.ndarray, matrix: np.ndarray, photos: np.ndarray, params: ClusterParams
+) -> list[np.ndarray]:
+    """Average linkage of one large connected group on a heap of its linked cluster pairs."""
+    m = len(members)
+    local = matrix[members]
+    rows, cols = _neighbour_edges(local, params.link_threshold, params.neighbours)
+    # a merged cluster gets a new id (m, m + 1, ...), so heap entries naming an old one are dead
+    totals = np.zeros((2 * m, local.shape[1]), dtype=np.float64)
+    totals[:m] = local
+    sizes = np.ones(2 * m)
+    groups: dict[int, list[int]] = {i: [i] for i in range(m)}
+    photo_sets: dict[int, set[int]] = {i: {int(photos[members[i]])} for i in range(m)}
+    neighbours: dict[int, set[int]] = {i: set() for i in range(m)}
+    for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+        neighbours[i].add(j)
+        neighbours[j].add(i)
+    heap = [(-float(totals[a] @ totals[b]), a, b) for a, linked in neighbours.items() for b in linked if a < b]
     heapq.heapify(heap)
-    next_id = len(clusters)
+    next_id = m
     while heap:
         neg_sim, a, b = heapq.heappop(heap)
         if -neg_sim < params.link_threshold:
             break
-        if a not in alive or b not in alive:
-            continue  # stale: a merged cluster gets a new id, so pairs naming an old one are dead
-        merged = alive.pop(a)
-        other_side = alive.pop(b)
-        if not merged.can_join(other_side):
-            alive[a], alive[b] = merged, other_side
+        if a not in groups or b not in groups or not photo_sets[a].isdisjoint(photo_sets[b]):
             continue
-        merged.absorb(other_side)
         new = next_id
         next_id += 1
-        alive[new] = merged
-        neighbours[new] = (neighbours.pop(a) | neighbours.pop(b)) - {a, b}
-        for other in neighbours[new]:
+        totals[new] = totals[a] + totals[b]
+        sizes[new] = sizes[a] + sizes[b]
+        groups[new] = groups.pop(a) + groups.pop(b)
+        photo_sets[new] = photo_sets.pop(a) | photo_sets.pop(b)
+        linked = (neighbours.pop(a) | neighbours.pop(b)) - {a, b}
+        neighbours[new] = linked
+        for other in linked:
             neighbours[other] -= {a, b}
             neighbours[other].add(new)
-            sim = merged.mean_similarity(alive[other])
-            if sim >= params.link_threshold:
-                heapq.heappush(heap, (-sim, new, other))
-    return list(alive.values())
+        if linked:
+            others = np.fromiter(linked, dtype=np.int64, count=len(linked))
+            means = (totals[others] @ totals[new]) / (sizes[others] * sizes[new])
+            for other, sim in zip(others.tolist(), means.tolist(), strict=True):
+                if sim >= params.link_threshold:
+                    heapq.heappush(heap, (-sim, other, new))
+    return [members[np.array(g)] for g in groups.values()]
 
 
 def _attach(
@@ -246,6 +412,7 @@ def _attach(
     faces: Sequence[FaceRecord],
     rejected: Mapping[FaceId, frozenset[PersonId]],
     threshold: float,
+    block: int = 256,
 ) -> list[FaceRecord]:
     """Put each face on the cluster it is most similar to on average; return the faces left over.
 
@@ -256,13 +423,19 @@ def _attach(
         return list(faces)
     totals = np.stack([c.total for c in clusters])
     sizes = np.array([len(c.faces) for c in clusters], dtype=np.float64)
-    sims = (_embedding_matrix(faces).astype(np.float64) @ totals.T) / sizes
-    order = np.argsort(-sims, axis=None)
+    matrix = _embedding_matrix(faces).astype(np.float64)
+    # only the (face, cluster) pairs at or above the threshold are kept, a block of faces at a time
+    found_sims, found_faces, found_clusters = [], [], []
+    for start in range(0, len(faces), block):
+        sims = (matrix[start : start + block] @ totals.T) / sizes
+        rows, cols = np.nonzero(sims >= threshold)
+        found_sims.append(sims[rows, cols])
+        found_faces.append(rows + start)
+        found_clusters.append(cols)
+    pair_sims, pair_faces, pair_clusters = (np.concatenate(x) for x in (found_sims, found_faces, found_clusters))
     placed: set[int] = set()
-    for flat in order:
-        fi, ci = divmod(int(flat), len(clusters))
-        if sims[fi, ci] < threshold:
-            break
+    for k in np.lexsort((pair_clusters, pair_faces, -pair_sims)).tolist():
+        fi, ci = int(pair_faces[k]), int(pair_clusters[k])
         if fi in placed:
             continue
         face = faces[fi]
@@ -376,8 +549,7 @@ def cluster_faces(
     weak = [f for f in candidates if f.quality < params.min_quality and f.face_id not in pinned]
 
     # 2. Agglomerate the good faces, pinned ones included: they show where their person's faces are
-    clusters = [_Cluster(f, decisions.rejected.get(f.face_id, frozenset()), None) for f in good]
-    clusters = _agglomerate(clusters, _embedding_matrix(good), list(range(len(good))), params)
+    groups = _agglomerate(good, _embedding_matrix(good), params)
 
     # 3. Name clusters by vote; groups too small to be a person dissolve
     pinned_faces: dict[PersonId, list[FaceRecord]] = {}
@@ -387,11 +559,13 @@ def cluster_faces(
     auto_faces: dict[PersonId, list[FaceRecord]] = {}
     new_groups: list[_Cluster] = []
     loose: list[FaceRecord] = []
-    clusters = [c for c in clusters if any(f.face_id not in pinned for f in c.faces)]
-    for cluster in clusters:
-        if len(cluster.faces) < params.min_faces:
-            loose.extend(f for f in cluster.faces if f.face_id not in pinned)
-    clusters = [c for c in clusters if len(c.faces) >= params.min_faces]
+    clusters: list[_Cluster] = []
+    for group in groups:
+        members = [good[i] for i in group.tolist()]
+        if len(members) < params.min_faces:
+            loose.extend(f for f in members if f.face_id not in pinned)
+        elif any(f.face_id not in pinned for f in members):
+            clusters.append(_cluster_of(members, decisions, None))
     for cluster, person in zip(clusters, _name_clusters(clusters, pinned, previous, decisions), strict=True):
         auto = [f for f in cluster.faces if f.face_id not in pinned]
         if person is None:
