@@ -162,6 +162,53 @@ def allow_album(library: Library, name: str) -> AlbumInfo:
     return album
 
 
+@dataclass(frozen=True)
+class RevokeImpact:
+    """What a revoke would delete, counted before it is done."""
+
+    photos: int
+    faces: int
+    people: int  # people left with no face at all
+    creations: int
+
+    def describe(self, what: str) -> str:
+        return (
+            f"Revoking **{what}** deletes {self.photos} photo(s) from photogen, {self.faces} face(s), "
+            f"{self.people} person/people who appear only there, and {self.creations} creation(s) made from them. "
+            "Your original files are not touched."
+        )
+
+
+def revoke_impact(library: Library, *, album: str | None = None, source: str | None = None) -> RevokeImpact:
+    """Count what revoking an album (or a whole source) would delete, changing nothing."""
+    cat = library.catalog
+    if album is not None:
+        album_ids = [find_album(library, album).id]
+    else:
+        row = cat.one("SELECT id FROM sources WHERE name = ?", (source,))
+        if row is None:
+            raise PhotogenError(f"No source named {source!r}.")
+        album_ids = [r[0] for r in cat.query("SELECT id FROM albums WHERE source_id = ?", (row["id"],))]
+    marks = ",".join("?" * len(album_ids)) or "NULL"
+    gone = [
+        r[0]
+        for r in cat.query(
+            f"""SELECT DISTINCT photo_id FROM photo_files WHERE album_id IN ({marks}) AND photo_id NOT IN
+                (SELECT photo_id FROM photo_files WHERE album_id NOT IN ({marks}))""",
+            [*album_ids, *album_ids],
+        )
+    ]
+    pmarks = ",".join("?" * len(gone)) or "NULL"
+    faces = cat.scalar(f"SELECT count(*) FROM faces WHERE photo_id IN ({pmarks})", gone)
+    people = cat.scalar(
+        f"""SELECT count(*) FROM people p WHERE EXISTS (SELECT 1 FROM faces f WHERE f.person_id = p.id)
+            AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = p.id AND f.photo_id NOT IN ({pmarks}))""",
+        gone,
+    )
+    creations = cat.scalar(f"SELECT count(DISTINCT creation_id) FROM creation_sources WHERE photo_id IN ({pmarks})", gone)
+    return RevokeImpact(len(gone), int(faces or 0), int(people or 0), int(creations or 0))
+
+
 def revoke_album(library: Library, name: str) -> AlbumInfo:
     album = find_album(library, name)
     cat = library.catalog

@@ -45,7 +45,7 @@ def privacy_report(library: Library) -> PrivacyReport:
     except (OSError, ValueError):
         report.key_method = "unknown"
     blob_paths = set(library.blobs.all_paths())
-    models_bytes = 0
+    models_bytes = adapter_bytes = 0
     catalog_files = [settings.catalog_path, settings.catalog_path.with_name("catalog.db-wal"), settings.catalog_path.with_name("catalog.db-shm")]
     for path in sorted(p for p in home.rglob("*") if p.is_file()):
         size = path.stat().st_size
@@ -61,10 +61,20 @@ def privacy_report(library: Library) -> PrivacyReport:
             report.items.append(StoredItem("model licenses you accepted (no personal data)", str(path), size, False, "public facts"))
         elif (home / "models") in path.parents:
             models_bytes += size  # public weights: summed into one line below
+        elif (home / "adapters") in path.parents:
+            adapter_bytes += size
         else:
-            report.items.append(StoredItem("other file", str(path), size, False, "unknown: please report"))
+            relative = path.relative_to(home)
+            what = (
+                "an unfinished download or import (temporary; removed when it ends)"
+                if relative.parts[0].startswith(("tmp", ".")) or path.suffix in (".part", ".partial", ".tmp")
+                else f"a file photogen did not write: {relative}"
+            )
+            report.items.append(StoredItem(what, str(path), size, False, "not encrypted; look at it, or delete it if you do not know it"))
     if models_bytes:
         report.items.append(StoredItem("downloaded or imported model weights (public files)", str(home / "models"), models_bytes, False, "public weights"))
+    if adapter_bytes:
+        report.items.append(StoredItem("identity adapter model files (public weights, no faces)", str(home / "adapters"), adapter_bytes, False, "public weights"))
     kinds: dict[str, tuple[int, int]] = {}
     for row in library.catalog.query("SELECT kind, count(*), coalesce(sum(size_bytes), 0) FROM blobs GROUP BY kind"):
         kinds[row[0]] = (row[1], row[2])

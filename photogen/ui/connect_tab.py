@@ -43,19 +43,30 @@ def folder_albums(path: str) -> list[str]:
     return [a.name for a in FolderSource(folder, folder.name).albums()]
 
 
-def run_index(library: Library, progress: Any = None) -> str:
-    def report(done: int, total: int, what: str) -> None:
-        if progress is not None and total:
-            progress((done, total), desc=f"Indexing {done}/{total}")
+def index_reporters(progress: Any) -> tuple[Any, Any]:
+    """One bar over both stages: reading the photos (metadata, thumbnails) fills the first half,
+    looking for faces the second; each update says which stage and how far it is."""
 
+    def stage(start: float, label: str) -> Any:
+        def report(done: int, total: int, _what: str) -> None:
+            if progress is not None and total:
+                progress(start + 0.5 * done / total, desc=f"{label} {done}/{total}")
+            elif progress is not None:
+                progress(start + 0.5, desc=f"{label}: nothing new")
+
+        return report
+
+    return stage(0.0, "Reading photos (dates, places, thumbnails)"), stage(0.5, "Looking for faces")
+
+
+def run_index(library: Library, progress: Any = None) -> str:
+    report, face_report = index_reporters(progress)
     result = index_library(library, report)
     summary = f"{result.added} added, {result.updated} updated, {result.removed} removed, {len(result.skipped)} skipped."
     from photogen.faces.indexing import index_faces  # the faces stage sits above the library
 
-    def face_report(done: int, total: int, what: str) -> None:
-        if progress is not None and total:
-            progress((done, total), desc=f"Looking for faces {done}/{total}")
-
+    if progress is not None:
+        progress(0.5, desc="Looking for faces (loading the face models)")
     faces = index_faces(library, face_report)
     summary += f" Found {faces.faces} face(s) in {faces.photos} photo(s)."
     if result.skipped:

@@ -8,7 +8,7 @@ from typing import Any
 import gradio as gr
 
 from photogen.errors import PhotogenError
-from photogen.library.consent import allow_album, list_albums, revoke_album, revoke_source
+from photogen.library.consent import allow_album, list_albums, revoke_album, revoke_impact, revoke_source
 from photogen.library.library import Library
 from photogen.library.privacy import privacy_report
 from photogen.ui.access import Capability, role_of
@@ -54,7 +54,7 @@ def runtime_facts(s: UISession, request: gr.Request | None = None) -> str:
 
 def _short(detail: str) -> str:
     data = json.loads(detail or "{}")
-    return ", ".join(f"{k}={v}" for k, v in data.items())
+    return ", ".join(f"{k}={v}" for k, v in data.items() if k != "undo")  # an undo snapshot is for the app, not a reader
 
 
 def build(session: gr.State) -> TabView:
@@ -69,11 +69,13 @@ def build(session: gr.State) -> TabView:
             allowed = gr.Dropdown(label="Allowed albums", choices=[], elem_id="privacy-allowed")
             revoke_btn = gr.Button("Revoke album", variant="stop")
         with gr.Row():
+            sources = gr.Dropdown(label="Sources", choices=[], elem_id="privacy-sources")
+            revoke_source_btn = gr.Button("Revoke source", variant="stop")
+        revoke_plan = gr.Markdown(elem_id="privacy-revoke-plan")  # what a revoke deletes, counted before it is done
+        revoke_sure = gr.Checkbox(label="Yes, delete what is listed above", value=False, elem_id="privacy-revoke-sure")
+        with gr.Row():
             closed = gr.Dropdown(label="Albums photogen may not use", choices=[])
             allow_btn = gr.Button("Allow album")
-        with gr.Row():
-            sources = gr.Dropdown(label="Sources", choices=[])
-            revoke_source_btn = gr.Button("Revoke source", variant="stop")
         stored = gr.Dataframe(headers=["What", "Encrypted", "How", "Bytes"], interactive=False, label="What is stored")
         audit = gr.Dataframe(headers=["When", "Who", "What", "Target", "Detail"], interactive=False, label="Audit log")
         licenses = gr.Dataframe(headers=["Model", "Title", "License", "Installed"], interactive=False, label="Installed models and their licenses")
@@ -101,13 +103,28 @@ def build(session: gr.State) -> TabView:
 
         outputs = [status, allowed, closed, sources, stored, audit, licenses]
 
+        def _must_confirm(sure: bool) -> None:
+            if not sure:
+                raise PhotogenError("Read what will be deleted, tick 'Yes, delete what is listed above', then revoke.")
+
         @readable_errors
-        def _revoke(request: gr.Request, s: UISession, name: str | None) -> tuple[Any, ...]:
+        def _plan_album(request: gr.Request, s: UISession, name: str | None) -> tuple[str, bool]:
+            require_role(request, Capability.CONSENT)
+            return (revoke_impact(require(s).library, album=name).describe(name) if name else ""), False
+
+        @readable_errors
+        def _plan_source(request: gr.Request, s: UISession, name: str | None) -> tuple[str, bool]:
+            require_role(request, Capability.CONSENT)
+            return (revoke_impact(require(s).library, source=name).describe(f"the source {name}") if name else ""), False
+
+        @readable_errors
+        def _revoke(request: gr.Request, s: UISession, name: str | None, sure: bool) -> tuple[Any, ...]:
             require_role(request, Capability.CONSENT)
             if not name:
                 raise PhotogenError("Choose an album to revoke.")
+            _must_confirm(sure)
             revoke_album(require(s).library, name)
-            return _all(request, s, f"Revoked **{name}**; everything made from its photos is deleted.")
+            return (*_all(request, s, f"Revoked **{name}**; everything made from its photos is deleted."), "", False)
 
         @readable_errors
         def _allow(request: gr.Request, s: UISession, name: str | None) -> tuple[Any, ...]:
@@ -118,12 +135,13 @@ def build(session: gr.State) -> TabView:
             return _all(request, s, f"Allowed **{name}**. Use Connect → *Look for new and changed photos* to read it.")
 
         @readable_errors
-        def _revoke_source(request: gr.Request, s: UISession, name: str | None) -> tuple[Any, ...]:
+        def _revoke_source(request: gr.Request, s: UISession, name: str | None, sure: bool) -> tuple[Any, ...]:
             require_role(request, Capability.CONSENT)
             if not name:
                 raise PhotogenError("Choose a source to revoke.")
+            _must_confirm(sure)
             removed = revoke_source(require(s).library, name)
-            return _all(request, s, f"Revoked **{name}**: {removed} photo(s) and everything made from them deleted.")
+            return (*_all(request, s, f"Revoked **{name}**: {removed} photo(s) and everything made from them deleted."), "", False)
 
         @readable_errors
         def _wipe(request: gr.Request, s: UISession, sure: bool) -> tuple[Any, ...]:
@@ -134,9 +152,11 @@ def build(session: gr.State) -> TabView:
             return _all(request, s, "Everything photogen stored is deleted.")
 
         refresh.click(readable_errors(_all), inputs=session, outputs=outputs)
-        revoke_btn.click(_revoke, inputs=[session, allowed], outputs=outputs)
+        allowed.input(_plan_album, inputs=[session, allowed], outputs=[revoke_plan, revoke_sure])
+        sources.input(_plan_source, inputs=[session, sources], outputs=[revoke_plan, revoke_sure])
+        revoke_btn.click(_revoke, inputs=[session, allowed, revoke_sure], outputs=[*outputs, revoke_plan, revoke_sure])
         allow_btn.click(_allow, inputs=[session, closed], outputs=outputs)
-        revoke_source_btn.click(_revoke_source, inputs=[session, sources], outputs=outputs)
+        revoke_source_btn.click(_revoke_source, inputs=[session, sources, revoke_sure], outputs=[*outputs, revoke_plan, revoke_sure])
         wipe_btn.click(_wipe, inputs=[session, confirm], outputs=outputs)
         check_btn.click(readable_errors(runtime_facts), inputs=session, outputs=runtime)
     return TabView(tab, readable_errors(_all), outputs)

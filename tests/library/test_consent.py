@@ -152,3 +152,30 @@ def test_a_renamed_source_keeps_its_root_album_name(library, tmp_path: Path) -> 
     write_photo(root / "Trip" / "t.jpg", seed=2)
     add_folder_source(library, root, ["Pictures"], name="Family", allow_all=False)
     assert {a.qualified_name: a.allowed for a in list_albums(library)} == {"Family/Pictures": True, "Family/Trip": False}
+
+
+def test_revoke_impact_counts_what_a_revoke_deletes_before_it_is_done(library, tmp_path: Path) -> None:
+    from photogen.library.consent import revoke_impact
+
+    write_photo(tmp_path / "p" / "Family" / "a.jpg", seed=1)
+    write_photo(tmp_path / "p" / "Family" / "b.jpg", seed=2)
+    write_photo(tmp_path / "p" / "Work" / "c.jpg", seed=3)
+    add_folder_source(library, tmp_path / "p", ["all"])
+    index_library(library)
+    ids = {p.path.rsplit("/", 1)[-1]: p.id for p in list_photos(library)}
+    cat = library.catalog
+    with cat.tx():
+        only_family = cat.execute("INSERT INTO people (name, created_at) VALUES ('Ann', 'now')").lastrowid
+        both = cat.execute("INSERT INTO people (name, created_at) VALUES ('Bob', 'now')").lastrowid
+        for photo, person in (("a.jpg", only_family), ("b.jpg", both), ("c.jpg", both)):
+            cat.execute(
+                "INSERT INTO faces (photo_id, box_x, box_y, box_w, box_h, score, quality, embedding, person_id) VALUES (?, 0, 0, 1, 1, 1, 1, x'00', ?)",
+                (ids[photo], person),
+            )
+        creation = cat.execute("INSERT INTO creations (created_at, kind) VALUES ('now', 'instant')").lastrowid
+        cat.execute("INSERT INTO creation_sources (creation_id, photo_id) VALUES (?, ?)", (creation, ids["a.jpg"]))
+    impact = revoke_impact(library, album="p/Family")
+    assert (impact.photos, impact.faces, impact.people, impact.creations) == (2, 2, 1, 1)
+    assert "deletes 2 photo(s)" in impact.describe("p/Family")
+    assert len(list_photos(library)) == 3  # counting changed nothing
+    assert revoke_impact(library, source="p").photos == 3

@@ -73,3 +73,14 @@ def test_revoking_the_last_source_leaves_only_empty_structure(library, settings,
     with open_library(settings) as again:
         for table in ("photos", "photo_files", "blobs", "faces", "albums"):
             assert again.catalog.scalar(f"SELECT count(*) FROM {table}") == 0
+
+
+def test_privacy_report_names_identity_adapters_and_any_other_file(library, settings) -> None:
+    (settings.home / "adapters" / "tiny-faceid").mkdir(parents=True)
+    (settings.home / "adapters" / "tiny-faceid" / "adapter.safetensors").write_bytes(b"w" * 100)
+    (settings.home / "notes.txt").write_text("mine")
+    items = {i.what: i for i in privacy_report(library).items}
+    adapters = items["identity adapter model files (public weights, no faces)"]
+    assert adapters.bytes == 100 and adapters.how == "public weights"
+    assert "a file photogen did not write: notes.txt" in items
+    assert not any("please report" in i.how for i in items.values())
