@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,6 +55,8 @@ class FakeHub:
     cut_after: dict[str, int] = field(default_factory=dict)
     # path in repo -> serve these bytes instead of the real ones (same length)
     damaged: dict[str, bytes] = field(default_factory=dict)
+    # seconds to wait after each 64 KiB of a body: a slow line, so a test can act mid-download
+    chunk_delay: float = 0.0
     url: str = ""
     _server: ThreadingHTTPServer | None = None
 
@@ -156,9 +159,15 @@ def _handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             if cut is not None and start < cut:
                 body = body[: cut - start]
                 self.close_connection = True
-            self.wfile.write(body)
-            self.wfile.flush()
-            entry.body_bytes = len(body)
+            step = 64 * 1024 if hub.chunk_delay else max(len(body), 1)
+            try:
+                for at in range(0, len(body), step):
+                    self.wfile.write(body[at : at + step])
+                    self.wfile.flush()
+                    entry.body_bytes = at + len(body[at : at + step])
+                    time.sleep(hub.chunk_delay)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client went away (a cancelled download)
 
     return Handler
 

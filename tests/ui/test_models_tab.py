@@ -200,3 +200,33 @@ def test_check_on_the_hub_measures_the_download_and_shows_the_full_license(setti
     assert not (settings.home / "models").exists()  # nothing was downloaded
     with pytest.raises(Refusal):
         models_tab.check_hub(settings.model_copy(update={"space_mode": True}), None, "sd-turbo")
+
+
+def test_cancel_in_the_app_stops_the_download_and_the_next_one_resumes(settings: Settings, hub: FakeHub, app_url: str,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    import time
+
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "DOWNLOAD_CHUNK_SIZE", 64 * 1024)  # so the cancel lands mid-file
+    hub.chunk_delay = 0.05  # about 1.3 MB/s: the 6 MB text encoder takes seconds
+    big = "text_encoder/model.safetensors"
+    owner = Client(app_url, verbose=False)
+    owner.predict(api_name="/open")
+    job = owner.submit(MODEL, True, api_name="/models_download")
+    deadline = time.monotonic() + 60
+    while not any(e.body_bytes for e in hub.served(big)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "Stopping the download" in owner.predict(MODEL, api_name="/models_cancel")
+    result = job.result(timeout=120)
+    assert result.startswith("**Not done:**") and "cancelled" in result
+    with pytest.raises(PhotogenError, match="not installed"):
+        installed_model(MODEL, settings)
+    assert owner.predict(MODEL, api_name="/models_cancel") == "No download of this model is running."
+    hub.chunk_delay = 0.0
+    hub.log.clear()
+    assert "Downloaded" in owner.predict(MODEL, True, api_name="/models_download")
+    assert not hub.served("model_index.json")  # finished before the cancel: not fetched again
+    (resumed,) = hub.served(big)
+    assert resumed.range is not None and resumed.range.startswith("bytes=")
+    assert resumed.body_bytes == len(hub.repos[REPO].files[big]) - int(resumed.range[6:-1])
