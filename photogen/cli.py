@@ -740,7 +740,12 @@ def generate(
 
 @app.command("verify")
 def verify(file: Path, as_json: JsonOpt = False) -> None:
-    """Say whether a file was made by photogen, and what it claims."""
+    """Say whether a file was made by photogen, and what it claims.
+
+    Every PNG, JPEG and PDF photogen writes carries three signals: C2PA content credentials (signed on
+    this device; validators call the signer untrusted, as it is on no public list), IPTC/XMP
+    DigitalSourceType metadata, and an invisible watermark in the pixels. A copy that was re-saved,
+    resized or screenshotted keeps the watermark only; the summary names any signal that is missing."""
     from photogen.create.provenance import verify_file
 
     result = verify_file(file)

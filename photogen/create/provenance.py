@@ -432,7 +432,9 @@ class VerificationResult:
         what = {"ai-generated": "AI-generated", "ai-composite": "real photos on an AI-generated background", "instant": "an instant (filtered, not AI-generated) image"}
         kind = what.get(self.kind or "", "made by photogen")
         edits = f", then {', '.join(self.edits)}" if self.edits else ""
-        return f"Made by photogen: {kind}{edits} (evidence: {', '.join(self.signals)})."
+        missing = [name for name, found in (("C2PA content credentials", self.c2pa_present), ("XMP metadata", "XMP metadata" in self.signals), ("invisible watermark", self.watermark_found)) if not found]
+        gap = f" Missing: {', '.join(missing)} (every PNG, JPEG and PDF photogen writes carries all three; a re-saved or edited copy keeps the watermark only)." if missing else ""
+        return f"Made by photogen: {kind}{edits} (evidence: {', '.join(self.signals)}).{gap}"
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "summary": self.summary}

@@ -8,6 +8,7 @@ import os
 import secrets
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -180,6 +181,11 @@ def launch(settings: Settings, *, port: int = 7860, share: bool = False, passwor
     # GRADIO_TEMP_DIR must name it before any Blocks is built (each reads it when it is made)
     served = ServedFiles.for_this_run()
     os.environ["GRADIO_TEMP_DIR"] = str(served.root)
+    # Gradio spools an upload to the temp folder before moving it to its cache: keep that inside too
+    private_tmp = served.root / "tmp"
+    private_tmp.mkdir(mode=0o700, exist_ok=True)
+    saved_tmp = (tempfile.tempdir, os.environ.get("TMPDIR"))
+    os.environ["TMPDIR"] = tempfile.tempdir = str(private_tmp)
     factory = SessionFactory(settings, shared, served)
 
     def cleanup() -> None:
@@ -200,5 +206,10 @@ def launch(settings: Settings, *, port: int = 7860, share: bool = False, passwor
     finally:
         cleanup()
         restore_signal_handlers(previous)
+        tempfile.tempdir = saved_tmp[0]
+        if saved_tmp[1] is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_tmp[1]
         if shared is not None:
             shared.close()

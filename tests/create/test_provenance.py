@@ -60,6 +60,8 @@ def test_saved_output_verifies_and_survives_resave_and_resize(tmp_path: Path, si
     assert shared.made_by_photogen and shared.watermark_found
     assert shared.kind == "ai-generated" and shared.ai_generated
     assert shared.signals == ["invisible watermark"]
+    assert "Missing: C2PA content credentials, XMP metadata" in shared.summary
+    assert "Missing" not in result.summary
 
 
 def test_instant_output_is_labeled_instant(tmp_path: Path, portrait: tuple[Image.Image, tuple[int, int, int, int]]) -> None:
