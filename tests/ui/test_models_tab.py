@@ -230,3 +230,22 @@ def test_cancel_in_the_app_stops_the_download_and_the_next_one_resumes(settings:
     (resumed,) = hub.served(big)
     assert resumed.range is not None and resumed.range.startswith("bytes=")
     assert resumed.body_bytes == len(hub.repos[REPO].files[big]) - int(resumed.range[6:-1])
+
+
+def test_import_by_path_from_the_tab(settings: Settings, tiny_repo: FakeRepo, tmp_path: Path) -> None:
+    folder = tmp_path / "my-model"
+    for name, data in tiny_repo.files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    assert models_tab.import_path(settings, None, str(folder), models_tab.CHECKPOINT, "my-model", None, False) == (
+        "Imported **my-model**. Next: export it for this computer."
+    )
+    assert installed_model("my-model", settings).source_dir == folder.resolve()
+    broken = tmp_path / "adapter.safetensors"
+    broken.write_bytes(b"not weights")
+    with pytest.raises(PhotogenError):
+        models_tab.import_path(settings, None, str(broken), models_tab.ADAPTER, "", "ip-adapter-plus-face", True)
+    with pytest.raises(PhotogenError, match="Choose which identity adapter"):
+        models_tab.import_path(settings, None, str(broken), models_tab.ADAPTER, "", None, True)
+    with pytest.raises(PhotogenError, match="does not exist"):
+        models_tab.import_path(settings, None, str(tmp_path / "nope"), models_tab.CHECKPOINT, "", None, False)
