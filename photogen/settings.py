@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     face_min_faces: int = 2
     # photos analysed at once, each by its own single-threaded models (0: one per core, at most 4)
     face_workers: int = 0
-    # Hugging Face Spaces set SPACE_ID; there every visitor gets a private, in-memory session
+    # Hugging Face Spaces set SPACE_ID; there every visitor gets a private, throwaway session (photogen.ui.session)
     space_mode: bool = Field(default_factory=lambda: bool(os.environ.get("SPACE_ID")))
     # a Space secret: whoever enters it in the Models tab may download, export and delete models there
     space_owner_token: SecretStr | None = None

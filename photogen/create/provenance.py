@@ -200,7 +200,7 @@ class LocalSigner:
     """An on-device C2PA signer: a local CA and a signing certificate (ES256) it issues.
 
     Kept in `directory` (created 0700, key 0600) so every output of one installation carries the
-    same signer; with no directory, an ephemeral one per process (tests, the in-memory Space).
+    same signer; with no directory, an ephemeral one per process (tests).
     """
 
     def __init__(self, chain_pem: bytes, key_pem: bytes) -> None:

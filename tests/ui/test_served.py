@@ -287,3 +287,18 @@ def test_the_running_app_purges_served_copies_on_revoke_and_leaves_nothing_after
     # onnxruntime writes a `.ses` marker (a timestamp and a random id, nothing of the user) on import
     left = [p for p in temp.rglob("*") if p.is_file() and p.relative_to(temp) != Path(".ses")]
     assert left == [], f"the run left files in the temp folder: {left}"
+
+
+def test_the_space_banner_says_where_a_visitors_data_lives(tmp_path: Path) -> None:
+    from photogen.ui.app import space_privacy_note
+
+    on_disk = ServedFiles(tmp_path / "run")
+    assert not on_disk.in_memory and "on the Space's disk" in space_privacy_note(on_disk)
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        in_ram = ServedFiles(shm / f"photogen-test-{os.getpid()}", owned=True)
+        try:
+            assert in_ram.in_memory and "in memory (RAM-backed /dev/shm)" in space_privacy_note(in_ram)
+        finally:
+            in_ram.close()
+    assert "deleted within seconds" in space_privacy_note(on_disk)
