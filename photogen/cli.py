@@ -549,8 +549,11 @@ def models_info(model_id: str, as_json: JsonOpt = False) -> None:
     """Everything known about one model."""
     from photogen.generate.commands import model_info
 
-    info = model_info(model_id, settings()).to_json()
-    emit(info, as_json, [f"{k}: {v}" for k, v in info.items()])
+    status = model_info(model_id, settings())
+    info = status.to_json()
+    lines = [f"{k}: {v}" for k, v in info.items() if k != "drift"]
+    lines += ["drift from torch (per exported graph):"] + [f"  {d.describe()}" for d in status.drift]
+    emit(info, as_json, lines)
 
 
 @models_app.command("download")
@@ -592,7 +595,7 @@ def models_import(path: Path, name: Annotated[str | None, typer.Option("--name",
 @models_app.command("export")
 def models_export(
     model_id: str,
-    precision: Annotated[str | None, typer.Option(help="fp32, int8 (CPU, smallest) or fp16 (GPU).")] = None,
+    precision: Annotated[str | None, typer.Option(help="fp32; int8 (dynamic: int8 weights and activations, least memory, slower on CPU); int8w (weight-only: int8 weights on disk, fp32 compute); fp16 (GPU).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Export again even if a sound export exists.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -675,7 +678,7 @@ def generate(
     title: Annotated[str | None, typer.Option(help="Card or page title.")] = None,
     message: Annotated[str | None, typer.Option(help="Card message.")] = None,
     model: Annotated[str | None, typer.Option(help="Model id (default: the installed one).")] = None,
-    precision: Annotated[str | None, typer.Option(help="fp32, int8 or fp16.")] = None,
+    precision: Annotated[str | None, typer.Option(help="fp32, int8 (dynamic), int8w (weight-only) or fp16.")] = None,
     seed: Annotated[int, typer.Option(help="Same seed, same picture.")] = 0,
     variants: Annotated[int, typer.Option(help="How many to make.")] = 1,
     best_of: Annotated[int | None, typer.Option("--best-of", help="Make N candidates and keep the --variants most alike.")] = None,

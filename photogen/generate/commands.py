@@ -27,7 +27,16 @@ from photogen.generate.export import (
     export_model,
     model_files_bytes,
 )
-from photogen.generate.manifest import PRECISIONS, ExportInvalidError, ExportManifest, Precision, verify_export
+from photogen.generate.manifest import (
+    MANIFEST_NAME,
+    PRECISION_LABELS,
+    PRECISIONS,
+    ExportInvalidError,
+    ExportManifest,
+    Precision,
+    read_manifest,
+    verify_export,
+)
 from photogen.generate.person_mask import grabcut_person_mask
 from photogen.generate.pipelines import (
     BackgroundPipeline,
@@ -83,9 +92,64 @@ class ModelStatus:
     # measured on disk: what photogen holds of the weights (0 for a folder used in place) and each export
     installed_bytes: int = 0
     export_bytes: dict[str, int] = field(default_factory=dict)
+    # each exported graph's measured drift from its torch original (export_drift)
+    drift: tuple[ExportDrift, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ExportDrift:
+    """One exported graph's recorded difference from its torch original: a row of `models info` and the Models panel."""
+
+    export: str  # "fp32", or "identity-<adapter>/int8" for an identity variant
+    precision: str
+    precision_label: str
+    component: str
+    max_abs: float
+    mean_abs: float
+    max_rel: float
+    mean_rel: float
+    bound_max_rel: float
+    bound_mean_rel: float
+    within_bound: bool
+
+    def describe(self) -> str:
+        verdict = "ok" if self.within_bound else "BEYOND BOUND"
+        return (
+            f"{self.export:<28} {self.component:<24} max abs {self.max_abs:.2e} ({self.max_rel:.3%}), mean abs "
+            f"{self.mean_abs:.2e} ({self.mean_rel:.3%}); bound {self.bound_max_rel:.2%} / {self.bound_mean_rel:.2%}: {verdict}"
+        )
+
+
+def export_drift(model_id: str, settings: Settings) -> list[ExportDrift]:
+    """Every finished export of `model_id` (plain and identity variants) with each graph's measured drift.
+
+    Reads the manifests only (no hashing), so it is cheap enough for a UI refresh."""
+    from photogen.generate.validation import bound_for
+
+    root = settings.models_dir / model_id
+    rows: list[ExportDrift] = []
+    candidates = [root / p for p in PRECISIONS] + [v / p for v in sorted(root.glob("*/")) for p in PRECISIONS]
+    for path in candidates:
+        if not (path / MANIFEST_NAME).exists():
+            continue
+        try:
+            manifest = read_manifest(path)
+        except ExportInvalidError:
+            continue
+        name = path.relative_to(root).as_posix()
+        for component, d in sorted(manifest.validation.items()):
+            bound = bound_for(manifest.precision, component)
+            current = d.model_copy(update={"bound": bound})
+            rows.append(ExportDrift(
+                export=name, precision=manifest.precision, precision_label=PRECISION_LABELS[manifest.precision],
+                component=component, max_abs=d.max_abs, mean_abs=d.mean_abs, max_rel=current.max_rel,
+                mean_rel=current.mean_rel, bound_max_rel=bound.max_rel, bound_mean_rel=bound.mean_rel,
+                within_bound=current.within_bound,
+            ))  # fmt: skip
+    return rows
 
 
 def _export_state(settings: Settings, installed: InstalledModel | None, model_id: str, precision: Precision) -> str:
@@ -117,6 +181,7 @@ def _status(spec: ModelSpec, settings: Settings) -> ModelStatus:
         exports={p: _export_state(settings, installed, spec.id, p) for p in PRECISIONS},
         installed_bytes=folder_bytes(models_home(settings) / spec.id),
         export_bytes={p: folder_bytes(export_dir(settings, spec.id, p)) for p in PRECISIONS},
+        drift=tuple(export_drift(spec.id, settings)),
     )
 
 

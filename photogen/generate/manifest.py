@@ -1,7 +1,8 @@
 """The manifest written beside every export, and its check on load.
 
 An export is trusted only when every file it lists is present with the same size and sha256, no file
-was added, its format version is current and it was made from the source the caller expects. Anything
+was added, its format version is current, it was made from the source the caller expects, and every
+graph's recorded drift from its torch original is within today's bound for its precision. Anything
 else is stale or corrupt: the caller re-exports, it never runs it.
 """
 
@@ -18,14 +19,24 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from photogen.generate.validation import GraphDrift, check_recorded
+
 logger = logging.getLogger(__name__)
 
 MANIFEST_NAME = "photogen_manifest.json"
 # Bump when the export layout or graph contract changes (e.g. the identity adapter adds UNet inputs),
 # so exports made by an older photogen are redone rather than fed inputs they do not have.
-EXPORT_FORMAT_VERSION = 1
-Precision = Literal["fp32", "int8", "fp16"]
-PRECISIONS: tuple[Precision, ...] = ("fp32", "int8", "fp16")
+# 2: every export records its graphs' measured drift from torch (validation.py)
+EXPORT_FORMAT_VERSION = 2
+Precision = Literal["fp32", "int8", "int8w", "fp16"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "int8", "int8w", "fp16")
+# what each precision is, in words a user can check against the graph
+PRECISION_LABELS: dict[str, str] = {
+    "fp32": "fp32",
+    "int8": "int8 dynamic (int8 weights, activations quantized per call)",
+    "int8w": "int8 weight-only (int8 weights on disk, fp32 compute)",
+    "fp16": "fp16 (GPU)",
+}
 
 _VERSIONED_PACKAGES = ("torch", "diffusers", "transformers", "optimum-onnx", "onnx", "onnxruntime")
 
@@ -60,6 +71,8 @@ class ExportManifest(BaseModel):
     created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     # free-form facts later features add without a format change (e.g. identity adapter inputs)
     extra: dict[str, object] = Field(default_factory=dict)
+    # component -> its graph's measured difference from the torch original (validation.py)
+    validation: dict[str, GraphDrift] = Field(default_factory=dict)
 
 
 class ExportInvalidError(Exception):
@@ -151,4 +164,7 @@ def verify_export(export_dir: Path, expected_source: SourceInfo | None = None) -
             raise ExportInvalidError(f"{rel}: size {path.stat().st_size}, manifest says {entry.size} (truncated?)")
         if sha256_file(path) != entry.sha256:
             raise ExportInvalidError(f"{rel}: sha256 differs from the manifest (corrupt)")
+    graphs = sorted({rel.split("/")[0] for rel in manifest.files if rel.endswith("/model.onnx")})
+    if why := check_recorded(manifest.validation, manifest.precision, graphs):
+        raise ExportInvalidError(why)
     return manifest

@@ -244,19 +244,26 @@ class _DiffusionPipeline:
     def _denoise(self, latents: Any, timesteps: Any, scheduler: Any, text: np.ndarray, guidance: float, cfg: bool,
                  timestep_cond: np.ndarray | None, generator: Any, extra_inputs: dict[str, np.ndarray],
                  after_step: Callable[[int, Any], Any] | None, unet_extra_latents: np.ndarray | None,
-                 on_step: Callable[[], None]) -> Any:  # fmt: skip
+                 on_step: Callable[[], None], uncond_inputs: dict[str, np.ndarray] | None = None) -> Any:  # fmt: skip
+        """`uncond_inputs`: the unconditional branch's own extra UNet inputs (IP-Adapter's zeroed identity);
+        the graph's extra inputs are shared by the batch, so then each branch is its own batch-1 call."""
         import torch
 
         for i, t in enumerate(timesteps):
             model_in = scheduler.scale_model_input(latents, t).numpy()
             if unet_extra_latents is not None:
                 model_in = np.concatenate([model_in, unet_extra_latents], axis=1)
-            if cfg:
-                model_in = np.concatenate([model_in, model_in])
-            noise_pred = self.engine.unet(model_in, float(t), text, timestep_cond, extra_inputs)
-            if cfg:
+            if cfg and uncond_inputs is not None:
+                uncond = self.engine.unet(model_in, float(t), text[:1], timestep_cond, uncond_inputs)
+                cond = self.engine.unet(model_in, float(t), text[1:], timestep_cond, extra_inputs)
+                noise_pred = uncond + guidance * (cond - uncond)
+            elif cfg:
+                noise_pred = self.engine.unet(np.concatenate([model_in, model_in]), float(t), text, timestep_cond,
+                                              extra_inputs)  # fmt: skip
                 uncond, cond = noise_pred[:1], noise_pred[1:]
                 noise_pred = uncond + guidance * (cond - uncond)
+            else:
+                noise_pred = self.engine.unet(model_in, float(t), text, timestep_cond, extra_inputs)
             latents = scheduler.step(torch.from_numpy(noise_pred), t, latents, generator=generator, return_dict=False)[
                 0
             ]
@@ -285,6 +292,7 @@ class TextToImagePipeline(_DiffusionPipeline):
     def __call__(self, prompt: str, *, negative_prompt: str | None = None, steps: int | None = None,
                  guidance_scale: float | None = None, width: int | None = None, height: int | None = None,
                  seed: int = 0, variants: int = 1, extra_unet_inputs: dict[str, np.ndarray] | None = None,
+                 uncond_unet_inputs: dict[str, np.ndarray] | None = None,
                  callback: StepCallback | None = None) -> list[GeneratedImage]:  # fmt: skip
         engine = self.engine
         steps = engine.spec.default_steps if steps is None else steps
@@ -314,7 +322,7 @@ class TextToImagePipeline(_DiffusionPipeline):
             latents = noise * scheduler.init_noise_sigma
             # 5. Denoising loop
             latents = self._denoise(latents, timesteps, scheduler, text, guidance, cfg, timestep_cond, generator,
-                                    extra_unet_inputs or {}, None, None, on_step)  # fmt: skip
+                                    extra_unet_inputs or {}, None, None, on_step, uncond_unet_inputs)  # fmt: skip
             t2 = time.perf_counter()
             # 6. Decode
             image = engine.decode(latents.numpy())

@@ -43,6 +43,10 @@ def session_options(threads: int) -> Any:
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # int8 weight-only graphs store weights as int8 + DequantizeLinear: this folds them to fp32 at load, so a
+    # step runs fp32 kernels instead of dequantizing every weight every step. The QDQ fusions it turns off
+    # need quantized activations, which no photogen graph has (int8 dynamic uses ConvInteger/MatMulInteger).
+    opts.add_session_config_entry("session.disable_quant_qdq", "1")
     return opts
 
 

@@ -85,6 +85,23 @@ class ClipImageEncoder:
         pixels = ((crops - _CLIP_MEAN) / _CLIP_STD).transpose(0, 3, 1, 2)
         return np.asarray(self.session.run(None, {"pixel_values": pixels.astype(np.float32)})[0], dtype=np.float32)
 
+    def zero_image_features(self) -> np.ndarray:
+        """Features of an all-zero (already normalised) image: IP-Adapter's unconditional input."""
+        zeros = np.zeros((1, 3, self.image_size, self.image_size), dtype=np.float32)
+        return np.asarray(self.session.run(None, {"pixel_values": zeros})[0], dtype=np.float32)
+
+
+def unconditional_embeds(encoder: IdentityEncoder, embeds: np.ndarray) -> np.ndarray:
+    """The unconditional (negative) branch's identity input, as IP-Adapter's reference makes it.
+
+    diffusers' IP-Adapter pipelines give classifier-free guidance's unconditional branch the features of
+    an all-zero image (`image_encoder(torch.zeros_like(image))`) for CLIP-image adapters, and a zeroed
+    embedding for FaceID (`torch.zeros_like(image_embeds)`, the FaceID model card's recipe)."""
+    if isinstance(encoder, ClipImageEncoder):
+        zero = encoder.zero_image_features()  # (1, tokens, width)
+        return np.broadcast_to(zero[None], embeds.shape).astype(np.float32)
+    return np.zeros_like(embeds)
+
 
 def identity_embeds(people: Sequence[PersonReference], encoder: IdentityEncoder,
                     adapter: IdentityAdapterSpec) -> np.ndarray:  # fmt: skip

@@ -1,23 +1,33 @@
 """The identity export: the engine's export with the adapter inside the UNet graph.
 
 It is a variant of the model's export (`<models_dir>/<model_id>/identity-<adapter>/<precision>/`), made
-by the engine's own `export_model` with a post-export hook that replaces optimum's plain UNet with the
-traced `IdentityUNet` (and, for CLIP-image adapters, adds the image encoder), before quantization, so
-int8 and fp16 are the engine's own conversions. The manifest records the adapter's weights hash: a re-
-imported adapter makes the export stale.
+by the engine's own `export_model`: optimum exports the text encoder and the VAE, the UNet is exported
+once, as the traced `IdentityUNet` (optimum's plain UNet is never exported for a variant), and CLIP-image
+adapters add their image encoder; then the engine's own int8/fp16 conversions and its validation run,
+with the identity UNet checked against `IdentityUNet` in torch. The manifest records the adapter's
+weights hash: a re-imported adapter makes the export stale.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
 from photogen.generate.export import ExportHooks, StageProgress, ensure_export, export_dir, export_model
 from photogen.generate.identity.adapters import check_adapter_fits
-from photogen.generate.identity.unet import IMAGE_ENCODER_COMPONENT, export_identity_components
+from photogen.generate.identity.unet import (
+    IMAGE_ENCODER_COMPONENT,
+    export_identity_image_encoder,
+    export_identity_unet_component,
+    feature_shape,
+    identity_unet_check,
+    image_encoder_check,
+)
 from photogen.generate.identity.weights import InstalledAdapter
 from photogen.generate.manifest import ExportManifest, Precision
 from photogen.generate.sources import InstalledModel
+from photogen.generate.validation import GraphCheck
 from photogen.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -30,13 +40,30 @@ def identity_variant(adapter_id: str) -> str:
 
 
 def identity_export_hooks(installed: InstalledModel, adapter: InstalledAdapter) -> ExportHooks:
+    model_id = installed.spec.id
+
+    def export_unet(source_dir: Path, out: Path, opset: int) -> dict[str, object]:
+        return {MANIFEST_KEY: export_identity_unet_component(source_dir, out, adapter, model_id, opset)}
+
     def post_export(source_dir: Path, out: Path, opset: int) -> dict[str, object]:
-        return {MANIFEST_KEY: export_identity_components(source_dir, out, adapter, installed.spec.id, opset)}
+        export_identity_image_encoder(out, adapter, opset)
+        return {}
+
+    def checks(source_dir: Path, out: Path) -> dict[str, GraphCheck]:
+        encoder_config = None
+        found = {}
+        if adapter.spec.family == "clip-image":
+            encoder_config = json.loads((out / IMAGE_ENCODER_COMPONENT / "config.json").read_text())
+            found[IMAGE_ENCODER_COMPONENT] = image_encoder_check(adapter.image_encoder_dir)  # type: ignore[arg-type]
+        found["unet"] = identity_unet_check(source_dir, adapter, model_id, feature_shape(adapter, encoder_config))
+        return found
 
     return ExportHooks(
         variant=identity_variant(adapter.spec.id),
+        export_unet=export_unet,
         post_export=post_export,
         extra_components=(IMAGE_ENCODER_COMPONENT,) if adapter.spec.family == "clip-image" else (),
+        validation_checks=checks,
     )
 
 

@@ -2,9 +2,11 @@
 
 `GenerationEngine.generate` hands a request with `people` here. The denoising loop is the engine's own
 `TextToImagePipeline`; identity enters only as the UNet graph's extra inputs (embeddings, region
-masks, scale), the same for every step and variant. With classifier-free guidance both branches get
-the identity (the distilled few-step default family runs one branch), so the scale alone sets its
-strength.
+masks, scale), the same for every step and variant. With classifier-free guidance the unconditional
+branch gets IP-Adapter's reference input (a zeroed FaceID embedding, the features of a zero image for
+CLIP-image adapters; encoders.unconditional_embeds), so guidance pushes towards the person as in
+diffusers' IP-Adapter pipelines (tests/generate/identity/test_generation.py checks the latents against
+diffusers'). The distilled few-step default family runs one branch, where this changes nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from photogen.generate.identity.encoders import (
     IdentityEncoder,
     StoredEmbeddingEncoder,
     identity_embeds,
+    unconditional_embeds,
 )
 from photogen.generate.identity.likeness import score_likeness
 from photogen.generate.identity.references import PersonReference
@@ -144,12 +147,13 @@ def generate_with_people(engine: GenerationEngine, request: GenerationRequest,
     scale = adapter.spec.default_scale if request.identity_scale is None else request.identity_scale
     encoder = make_encoder(adapter, onnx, engine.settings, request.people)
     extra = identity_inputs(onnx, adapter, encoder, request.people, width, height, scale, request.regions)
+    uncond = extra | {IDENTITY_EMBEDS: unconditional_embeds(encoder, extra[IDENTITY_EMBEDS])}
 
     # 4. Denoise every candidate (seed + index, as any text generation)
     images = TextToImagePipeline(onnx)(
         request.prompt, negative_prompt=request.negative_prompt, steps=request.steps,
         guidance_scale=request.guidance_scale, width=width, height=height, seed=request.seed,
-        variants=make, extra_unet_inputs=extra, callback=callback,
+        variants=make, extra_unet_inputs=extra, uncond_unet_inputs=uncond, callback=callback,
     )  # fmt: skip
 
     # 5. Likeness of each candidate; best-of keeps the most alike

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from photogen.generate.identity.weights import (
     check_layout_fits_unet,
     validate_layout,
 )
+from photogen.generate.validation import GraphCheck, unet_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -334,18 +336,82 @@ def export_image_encoder(encoder_dir: Path, out_dir: Path, opset: int) -> dict[s
     return config
 
 
-def export_identity_components(source_dir: Path, export_dir: Path, adapter: InstalledAdapter, model_id: str,
-                               opset: int) -> dict[str, Any]:  # fmt: skip
-    """Replace optimum's plain `unet/model.onnx` with the identity UNet (and add the image encoder)."""
+def identity_unet_check(source_dir: Path, adapter: InstalledAdapter, model_id: str,
+                        features: tuple[int, ...]) -> GraphCheck:  # fmt: skip
+    """The identity UNet graph against `IdentityUNet` in torch: two people, each in half of the image."""
+    import numpy as np
+
+    unet_config = json.loads((source_dir / "unet" / "config.json").read_text())
+    inputs = unet_inputs(unet_config)
+    side = inputs["sample"].shape[-1]
+    rng = np.random.default_rng(6)
+    masks = np.zeros((2, side, side), dtype=np.float32)
+    masks[0, :, : side // 2] = 1.0
+    masks[1, :, side // 2 :] = 1.0
+    inputs |= {
+        IDENTITY_EMBEDS: rng.standard_normal((2, 1, *features)).astype(np.float32),
+        IDENTITY_MASKS: masks,
+        IDENTITY_SCALE: np.array(1.0, dtype=np.float32),
+    }
+
+    def reference(feed: dict[str, np.ndarray]) -> np.ndarray:
+        model = load_identity_unet(source_dir / "unet", adapter, model_id)
+        with torch.no_grad():
+            out = model(**{k: torch.from_numpy(v) for k, v in feed.items()}).numpy()
+        del model
+        return out
+
+    return GraphCheck("unet", inputs, reference)
+
+
+def image_encoder_check(encoder_dir: Path) -> GraphCheck:
+    import numpy as np
+    from transformers import CLIPVisionConfig
+
+    size = int(CLIPVisionConfig.from_pretrained(encoder_dir).image_size)
+    pixels = np.random.default_rng(7).standard_normal((1, 3, size, size)).astype(np.float32)
+
+    def reference(feed: dict[str, np.ndarray]) -> np.ndarray:
+        from transformers import CLIPVisionModelWithProjection
+
+        encoder = CLIPVisionModelWithProjection.from_pretrained(encoder_dir, torch_dtype=torch.float32).eval()
+        with torch.no_grad():
+            out = _PenultimateFeatures(encoder)(torch.from_numpy(feed["pixel_values"])).numpy()
+        del encoder
+        return out
+
+    return GraphCheck(IMAGE_ENCODER_COMPONENT, {"pixel_values": pixels}, reference)
+
+
+def _encoder_dir(adapter: InstalledAdapter) -> Path:
+    encoder_dir = adapter.image_encoder_dir
+    if encoder_dir is None:
+        raise PhotogenError(f"The identity adapter '{adapter.spec.id}' has no image encoder: import it again.")
+    return encoder_dir
+
+
+def export_identity_image_encoder(export_dir: Path, adapter: InstalledAdapter, opset: int) -> dict[str, Any] | None:
+    """The CLIP image encoder a clip-image adapter needs, as a component of the export; its config (or None)."""
+    if adapter.spec.family != "clip-image":
+        return None
+    return export_image_encoder(_encoder_dir(adapter), export_dir / IMAGE_ENCODER_COMPONENT, opset)
+
+
+def export_identity_unet_component(source_dir: Path, export_dir: Path, adapter: InstalledAdapter, model_id: str,
+                                   opset: int) -> dict[str, Any]:  # fmt: skip
+    """The export's only UNet: the identity UNet traced once (optimum's plain UNet is not exported at all)."""
     encoder_config = None
     if adapter.spec.family == "clip-image":
-        encoder_dir = adapter.image_encoder_dir
-        if encoder_dir is None:
-            raise PhotogenError(f"The identity adapter '{adapter.spec.id}' has no image encoder: import it again.")
-        encoder_config = export_image_encoder(encoder_dir, export_dir / IMAGE_ENCODER_COMPONENT, opset)
+        from transformers import CLIPVisionConfig
+
+        encoder_config = CLIPVisionConfig.from_pretrained(_encoder_dir(adapter)).to_dict()
     features = feature_shape(adapter, encoder_config)
+    unet_out = export_dir / "unet"
+    unet_out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source_dir / "unet" / "config.json", unet_out / "config.json")
     model = load_identity_unet(source_dir / "unet", adapter, model_id)
-    export_identity_unet(model, export_dir / "unet" / "model.onnx", features, opset)
+    export_identity_unet(model, unet_out / "model.onnx", features, opset)
+    del model
     return {
         "adapter_id": adapter.spec.id,
         "family": adapter.spec.family,

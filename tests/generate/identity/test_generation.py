@@ -118,3 +118,57 @@ def test_adapter_choice_errors(tmp_path: Path, tiny_faceid: InstalledAdapter) ->
         choose_adapter(get_model_spec("sd-turbo"), empty)
     with pytest.raises(PhotogenError, match="ip-adapter-faceid_sd15.bin"):
         choose_adapter(get_model_spec("lcm-dreamshaper-v7"), empty)
+
+
+def _diffusers_ip_adapter_latents(tiny_dir: Path, adapter: InstalledAdapter, embeds: np.ndarray, prompt: str,
+                                  guidance: float, scale: float, steps: int, seed: int) -> np.ndarray:  # fmt: skip
+    """diffusers' own IP-Adapter text-to-image pipeline, with the FaceID model card's negative (zeroed) embedding."""
+    import torch
+    from diffusers import StableDiffusionPipeline
+
+    from photogen.generate.identity.unet import fuse_adapter_lora
+
+    pipe = StableDiffusionPipeline.from_pretrained(tiny_dir, safety_checker=None, requires_safety_checker=False)
+    groups = adapter.state_dict()
+    pipe.unet._load_ip_adapter_weights([groups])  # noqa: SLF001 - what pipe.load_ip_adapter calls after reading files
+    if adapter.layout.lora_rank:  # FaceID's LoRA, fused as photogen fuses it (diffusers loads it separately)
+        fuse_adapter_lora(pipe.unet, groups["ip_adapter"])
+    pipe.set_ip_adapter_scale(scale)
+    positive = torch.from_numpy(embeds)[None]  # (1, references, 128)
+    with torch.no_grad():
+        return pipe(prompt, num_inference_steps=steps, guidance_scale=guidance, height=64, width=64,
+                    generator=torch.Generator("cpu").manual_seed(seed), output_type="latent",
+                    ip_adapter_image_embeds=[torch.cat([torch.zeros_like(positive), positive])],
+                    ).images.numpy()  # fmt: skip
+
+
+def test_guidance_matches_diffusers_ip_adapter_pipeline(faceid_exports, tiny_dir: Path, gen_settings: Settings,
+                                                        tiny_faceid: InstalledAdapter) -> None:  # noqa: ANN001  # fmt: skip
+    """Classifier-free guidance with an identity: the unconditional branch gets a zeroed embedding, as in diffusers."""
+    from photogen.generate.catalog import get_model_spec
+    from photogen.generate.identity.encoders import StoredEmbeddingEncoder, unconditional_embeds
+    from photogen.generate.manifest import verify_export
+    from photogen.generate.pipelines import OnnxStableDiffusion, TextToImagePipeline
+    from photogen.generate.runtime import SessionCache
+
+    root = faceid_exports("fp32")
+    onnx = OnnxStableDiffusion(root, verify_export(root), get_model_spec("tiny-test"),
+                               SessionCache(["CPUExecutionProvider"]))  # fmt: skip
+    embeds = np.random.default_rng(3).standard_normal((1, 128)).astype(np.float32)  # one person, one reference
+    prompt, guidance, scale, steps, seed = "a portrait in a garden", 4.0, 1.0, 2, 5
+    cond = {"identity_embeds": embeds[None], "identity_masks": np.ones((1, 8, 8), np.float32),
+            "identity_scale": np.array(scale, np.float32)}  # fmt: skip
+    uncond = cond | {"identity_embeds": unconditional_embeds(StoredEmbeddingEncoder("sface"), cond["identity_embeds"])}
+    assert not uncond["identity_embeds"].any()
+
+    def ours(uncond_inputs: dict | None) -> np.ndarray:
+        image = TextToImagePipeline(onnx)(prompt, guidance_scale=guidance, steps=steps, seed=seed, width=64, height=64,
+                                          extra_unet_inputs=cond, uncond_unet_inputs=uncond_inputs)[0]  # fmt: skip
+        assert image.latents is not None
+        return image.latents
+
+    reference = _diffusers_ip_adapter_latents(tiny_dir, tiny_faceid, embeds, prompt, guidance, scale, steps, seed)
+    matched = np.abs(ours(uncond) - reference).max()
+    both_branches = np.abs(ours(None) - reference).max()  # the identity in both branches: not the reference
+    assert matched < 1e-3 * max(1.0, float(np.abs(reference).max())), (matched, both_branches)
+    assert both_branches > 100 * matched
