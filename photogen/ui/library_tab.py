@@ -189,4 +189,4 @@ def build(session: gr.State) -> TabView:
         skipped.select(_pick_skipped, outputs=bad_key)
         remove_btn.click(_remove, inputs=[session, picked], outputs=[remove_status, picked, thumb, meta, *views])
         delete_upload_btn.click(_delete_upload, inputs=[session, bad_key], outputs=[remove_status, bad_key, *views])
-    return TabView(tab, _refresh, views)
+    return TabView(tab, _refresh, views, needs=[(remove_btn, Capability.LIBRARY), (delete_upload_btn, Capability.LIBRARY)])

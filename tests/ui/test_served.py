@@ -270,7 +270,7 @@ def test_the_running_app_purges_served_copies_on_revoke_and_leaves_nothing_after
         assert {p.resolve() for p in from_rome} <= {p.resolve() for p in run.rglob("*") if p.is_file()}
 
         client.predict(api_name="/_all")  # the Privacy tab's choices, as a page load fills them
-        client.predict("Pictures/Rome", api_name="/_revoke")
+        client.predict("Pictures/Rome", True, api_name="/_revoke")  # True: "yes, delete it"
         assert not any(p.exists() for p in from_rome), "a served copy of a revoked photo remains"
         assert all(p.exists() for p in from_oslo), "copies of photos still allowed stay"
         assert rome
