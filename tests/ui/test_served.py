@@ -302,3 +302,17 @@ def test_the_space_banner_says_where_a_visitors_data_lives(tmp_path: Path) -> No
         finally:
             in_ram.close()
     assert "deleted within seconds" in space_privacy_note(on_disk)
+
+
+def test_revoking_a_source_deletes_the_served_copies_of_all_its_photos(two_albums: tuple[Library, list[int], list[int]], tmp_path: Path) -> None:
+    from photogen.library.consent import remove_photo, revoke_source
+
+    library, rome, oslo = two_albums
+    served = ServedFiles(tmp_path / "run")
+    served.watch(library)
+    removed_one = Path(served.image(Image.new("RGB", (8, 8)), [rome[1]]))
+    remove_photo(library, rome[1])  # the Library tab's "remove this photo"
+    assert not removed_one.exists()
+    shown = [Path(served.image(Image.new("RGB", (8, 8)), [pid])) for pid in (rome[0], oslo[0])]
+    revoke_source(library, "Pictures")
+    assert not any(p.exists() for p in shown) and served.paths == []
