@@ -147,6 +147,64 @@ def move_action(lib: Library, person_id: int | None, face_id: Any, target: Any) 
     ), person_id
 
 
+# ---- splitting a person, and "are these the same person?" (issue 15) ----
+
+
+def split_choices(library: Library, person_id: Any) -> list[tuple[str, int]]:
+    """The person's faces to tick as "someone else", best first (as their gallery shows them)."""
+    if person_id is None:
+        return []
+    faces = sorted(people.load_faces(library, person_id=int(person_id)), key=lambda f: (-f.quality, f.id))
+    return [(f"face {f.id} · photo {f.photo_id}", f.id) for f in faces]
+
+
+def split_action(lib: Library, person_id: int, face_ids: Any) -> tuple[str, int]:
+    chosen = [int(f) for f in face_ids or []]
+    new = people.split_person(lib, person_id, chosen)
+    return f"{len(chosen)} face(s) are now a new person ({people.get_person(lib, new).label}). *Undo* puts them back.", new
+
+
+def suggestion_choices(library: Library) -> list[tuple[str, str]]:
+    """Pairs of people that may be one, most alike first, as (label, "a:b")."""
+    labels = {p.id: p.label for p in people.list_people(library)}
+    return [
+        (f"{labels.get(s.person_id, s.person_id)} and {labels.get(s.other_id, s.other_id)} · {s.similarity:.2f}", f"{s.person_id}:{s.other_id}")
+        for s in people.merge_suggestions(library)
+    ]
+
+
+def _pair(pick: Any) -> tuple[int, int]:
+    if not pick:
+        raise PhotogenError("Choose a pair under *Are these the same person?* first.")
+    first, second = str(pick).split(":")
+    return int(first), int(second)
+
+
+def suggestion_faces(library: Library, pick: Any) -> list[tuple[Image.Image, str]]:
+    """Up to three best faces of each person of a suggested pair, side by side."""
+    if not pick:
+        return []
+    tiles = []
+    for person_id in _pair(pick):
+        label = people.get_person(library, person_id).label
+        tiles += [(face_crop(library, f.id), label) for f in people.reference_faces(library, person_id, limit=3).faces]
+    return tiles
+
+
+def same_person_action(lib: Library, person_id: int | None, pick: Any) -> tuple[str, int]:
+    """The pair is one person: the smaller joins the larger (faces in a shared photo stay apart)."""
+    first, second = _pair(pick)
+    big, small = sorted((first, second), key=lambda p: -people.get_person(lib, p).face_count)
+    message, survivor = merge_action(lib, small, big)
+    return message, survivor
+
+
+def not_same_action(lib: Library, person_id: int | None, pick: Any) -> tuple[str, int | None]:
+    first, second = _pair(pick)
+    people.dismiss_suggestion(lib, first, second)
+    return "They will not be suggested together again.", person_id
+
+
 def build(session: gr.State) -> TabView:
     with gr.Tab("People", id="people") as tab:
         gr.Markdown(
@@ -186,8 +244,18 @@ def build(session: gr.State) -> TabView:
                 merge = gr.Button("Merge", size="sm")
                 move_to = gr.Dropdown(label="Move the selected face to", choices=[], interactive=True)
                 move = gr.Button("Move face", size="sm")
+                split_pick = gr.CheckboxGroup(label="Faces that are someone else (tick, or select them in the gallery)", choices=[], elem_id="people-split-pick")
+                split = gr.Button("These are someone else", size="sm")
                 undo = gr.Button("Undo the last merge or move", size="sm")
                 action_status = gr.Markdown(elem_id="people-action-status")  # the result, next to the buttons
+        with gr.Accordion("Are these the same person?", open=False):
+            gr.Markdown("Pairs of people whose faces are almost alike, most alike first. Say whether they are one person.")
+            suggest = gr.Button("Show suggestions", size="sm")
+            suggestion = gr.Radio(label="Pairs", choices=[], elem_id="people-suggestions")
+            suggestion_tiles = gr.Gallery(label="Their faces", columns=6, height=160, allow_preview=False, object_fit="contain")
+            with gr.Row():
+                same = gr.Button("Same person: merge them", size="sm")
+                not_same = gr.Button("Not the same", size="sm")
         with gr.Accordion("Faces on no one", open=True):
             gr.Markdown("Faces that are on no person yet (someone who appears once, or faces you took off a person). Select one to name it, or move it to someone with *Move the selected face to*.")
             loose = gr.Gallery(label="Faces on no one", columns=8, height=200, allow_preview=False, object_fit="contain", elem_id="people-no-one")
@@ -299,5 +367,32 @@ def build(session: gr.State) -> TabView:
         merge.click(_action(merge_action), inputs=[*base, merge_into, conflicts], outputs=with_action_status)
         move.click(_action(move_action, needs_person=False), inputs=[*base, picked_face, move_to], outputs=with_action_status)
         undo.click(_action(undo_action, needs_person=False), inputs=base, outputs=with_action_status)
+        @readable_errors
+        def _split_choices(s: UISession, person_id: Any) -> Any:
+            return gr.update(choices=split_choices(require(s).library, person_id), value=[])
+
+        def _tick_face(order: list[int], ticked: list[int] | None, evt: gr.SelectData) -> list[int]:
+            face = _select_face(order, evt)  # selecting a face in the gallery ticks (or unticks) it
+            return sorted(set(ticked or []) ^ {face}) if face is not None else list(ticked or [])
+
+        chosen.change(_split_choices, inputs=[session, chosen], outputs=split_pick)
+        faces.select(_tick_face, inputs=[face_ids, split_pick], outputs=split_pick)
+        split.click(_action(split_action), inputs=[*base, split_pick], outputs=with_action_status)
+
+        @readable_errors
+        def _suggestions(request: gr.Request, s: UISession) -> Any:
+            require_role(request, Capability.PEOPLE)
+            choices = suggestion_choices(require(s).library)
+            return gr.update(choices=choices, value=None), "" if choices else "No two people look almost alike."
+
+        @readable_errors
+        def _suggestion_tiles(s: UISession, pick: Any) -> Any:
+            lib = require(s).library
+            return served.show(lib, suggestion_faces(lib, pick))
+
+        suggest.click(_suggestions, inputs=session, outputs=[suggestion, action_status])
+        suggestion.change(_suggestion_tiles, inputs=[session, suggestion], outputs=suggestion_tiles)
+        same.click(_action(same_person_action, needs_person=False), inputs=[*base, suggestion], outputs=with_action_status)
+        not_same.click(_action(not_same_action, needs_person=False), inputs=[*base, suggestion], outputs=with_action_status)
         name_face.click(_name_face, inputs=[session, show_hidden, picked_face, loose_name], outputs=[action_status, *outputs, loose_name])
-    return TabView(tab, _refresh, outputs, [show_hidden, chosen], needs=[(c, Capability.PEOPLE) for c in (find, regroup, name, rename, suggested, me, hide, merge_into, merge_plan, conflicts, merge, move_to, move, undo, loose_name, name_face)])
+    return TabView(tab, _refresh, outputs, [show_hidden, chosen], needs=[(c, Capability.PEOPLE) for c in (find, regroup, name, rename, suggested, me, hide, merge_into, merge_plan, conflicts, merge, move_to, move, undo, loose_name, name_face, split_pick, split, suggest, same, not_same)])

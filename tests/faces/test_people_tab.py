@@ -6,6 +6,7 @@ import gradio as gr
 import pytest
 from PIL import Image
 
+from photogen.errors import PhotogenError
 from photogen.faces import people
 from photogen.library.library import Library
 from photogen.ui import people_tab
@@ -66,3 +67,31 @@ def test_refresh_fills_the_tab(indexed_library: Library) -> None:
     assert len(tiles) >= 15 and chosen["value"] == chosen["choices"][0][1] and faces
     with pytest.raises(gr.Error, match="still loading"):
         refresh(None)
+
+
+def test_split_and_same_person_suggestions_from_the_tab(indexed_library: Library) -> None:
+    lib = indexed_library
+    who = people_by_identity(lib)
+    salley = who["john_salley"]
+    choices = people_tab.split_choices(lib, salley)
+    assert len(choices) == 11 and people_tab.split_choices(lib, None) == []
+    message, new = people_tab.split_action(lib, salley, [choices[0][1], choices[1][1]])
+    assert "new person" in message and people.get_person(lib, new).face_count == 2
+    with pytest.raises(PhotogenError):
+        people_tab.split_action(lib, salley, [])
+    # a split the user made is never suggested back; a split the clustering made is
+    assert all(pick not in (f"{salley}:{new}", f"{new}:{salley}") for _, pick in people_tab.suggestion_choices(lib))
+    people.undo_last(lib)
+    with lib.catalog.tx():
+        half = int(lib.catalog.execute("INSERT INTO people (created_at) VALUES ('2026-01-01')").lastrowid)
+        lib.catalog.execute("UPDATE faces SET person_id = ? WHERE id IN (?, ?, ?)", (half, *[c[1] for c in choices[:3]]))
+    label, pick = people_tab.suggestion_choices(lib)[0]
+    assert set(map(int, pick.split(":"))) == {salley, half} and " and " in label
+    tiles = people_tab.suggestion_faces(lib, pick)
+    assert 2 <= len(tiles) <= 6 and all(isinstance(img, Image.Image) for img, _ in tiles)
+    people_tab.not_same_action(lib, None, pick)
+    assert pick not in {p for _, p in people_tab.suggestion_choices(lib)}
+    message, survivor = people_tab.same_person_action(lib, None, pick)  # the user can still merge them
+    assert survivor == salley and people.get_person(lib, salley).face_count == 11
+    with pytest.raises(PhotogenError, match="Choose a pair"):
+        people_tab.same_person_action(lib, None, None)
