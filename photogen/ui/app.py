@@ -70,6 +70,8 @@ def _gate_by_role(demo: gr.Blocks, factory: SessionFactory, hooks: list[Any]) ->
     Library views); a Space visitor everything but the host's files and models. The handlers refuse
     those calls on the server too (photogen.ui.access)."""
     tab_needs = {"connect": Capability.LIBRARY, "privacy": Capability.CONSENT, "models": Capability.MODELS}
+    if factory.space_mode:
+        del tab_needs["models"]  # every visitor sees the catalog; the owner unlocks its controls with a token
     gated: list[tuple[Any, Capability]] = []
     for hook in hooks:
         view = views.TabView.of(hook)

@@ -249,3 +249,14 @@ def test_import_by_path_from_the_tab(settings: Settings, tiny_repo: FakeRepo, tm
         models_tab.import_path(settings, None, str(broken), models_tab.ADAPTER, "", None, True)
     with pytest.raises(PhotogenError, match="does not exist"):
         models_tab.import_path(settings, None, str(tmp_path / "nope"), models_tab.CHECKPOINT, "", None, False)
+
+
+@pytest.mark.parametrize("space_mode", [False, True])
+def test_the_models_tab_is_hidden_from_guests_but_shown_in_a_space_for_the_owner_to_unlock(
+    settings: Settings, space_mode: bool
+) -> None:
+    demo = build_app(SessionFactory(settings.model_copy(update={"space_mode": space_mode})))
+    config = demo.get_config_file()
+    models_tab_id = next(c["id"] for c in config["components"] if c["type"] == "tabitem" and c["props"].get("id") == "models")
+    gate = next(d for d in config["dependencies"] if d.get("api_name") == "_gate")
+    assert (models_tab_id in gate["outputs"]) is not space_mode
