@@ -76,3 +76,46 @@ def test_real_session_uses_explicit_threads(tiny_exports: dict[str, Path]) -> No
     assert session.get_session_options().intra_op_num_threads == 1  # type: ignore[attr-defined]
     with pytest.raises(PhotogenError, match="re-export"):
         cache.get(tiny_exports["fp32"] / "nothing" / "model.onnx")
+
+
+def test_bound_runner_gives_the_sessions_outputs_and_reuses_constant_inputs(tiny_exports: dict[str, Path]) -> None:
+    """The I/O binding path (CUDA in use) checked with the CPU EP's memory: same numbers, constants copied once."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from photogen.generate.runtime import BoundRunner, session_options
+
+    session = ort.InferenceSession(str(tiny_exports["fp32"] / "unet" / "model.onnx"), sess_options=session_options(1),
+                                   providers=["CPUExecutionProvider"])  # fmt: skip
+    bound = BoundRunner(session, "cpu")
+    rng = np.random.default_rng(0)
+    text = rng.standard_normal((1, 77, 32)).astype(np.float32)
+    outputs = []
+    for step in range(3):  # as a denoising loop: new latents and timestep each step, the same text array
+        feed = {"sample": rng.standard_normal((1, 4, 8, 8)).astype(np.float32),
+                "timestep": np.array(900.0 - 300 * step, dtype=np.float32), "encoder_hidden_states": text}  # fmt: skip
+        out = bound.run(None, feed)[0]
+        np.testing.assert_array_equal(out, session.run(None, feed)[0])
+        outputs.append(out)
+    assert bound.uploads == 3 * 2 + 1  # latents and timestep each step, the text once
+    assert not np.array_equal(outputs[0], outputs[1])
+    # a new array with other values is copied, never served from the stale device copy
+    other = text + 1.0
+    feed["encoder_hidden_states"] = other
+    np.testing.assert_array_equal(bound.run(None, feed)[0], session.run(None, feed)[0])
+
+
+def test_only_gpu_sessions_are_bound() -> None:
+    from photogen.generate.runtime import BoundRunner, bind_io
+
+    class _Fake:
+        def __init__(self, providers: list[str]) -> None:
+            self.providers = providers
+
+        def get_providers(self) -> list[str]:
+            return self.providers
+
+    cpu = _Fake(["CPUExecutionProvider"])
+    assert bind_io(cpu) is cpu
+    cuda = bind_io(_Fake(["CUDAExecutionProvider", "CPUExecutionProvider"]))
+    assert isinstance(cuda, BoundRunner) and cuda.device == "cuda"
