@@ -95,8 +95,79 @@ def people_chips(library: Library) -> list[tuple[Image.Image, str]]:
     return chips
 
 
+ANYONE = "Anyone"
+ALL_ALBUMS = "All albums"
+PICKER_LIMIT = 60  # thumbnails shown at once; the filters narrow the rest down
+
+
+def photo_caption(p: Any) -> str:
+    """'john-1.jpg · Family · 2019-05-01 · Grandpa Joe': the file, its album, its date and who is in it."""
+    parts = [Path(p.path).name, p.album]
+    if p.taken_at:
+        parts.append(p.taken_at[:10])
+    if p.place:
+        parts.append(p.place)
+    if p.people:
+        parts.append(", ".join(p.people))
+    return " · ".join(parts)
+
+
 def photo_choices(library: Library) -> list[tuple[str, int]]:
-    return [(f"{p.id}: {Path(p.path).name}{' · ' + p.place if p.place else ''}", p.id) for p in list_photos(library)]
+    return [(f"{p.id}: {photo_caption(p)}", p.id) for p in list_photos(library)]
+
+
+def picker_filters(library: Library) -> tuple[list[str], list[str]]:
+    """Who and which albums the photo picker can filter by."""
+    photos = list_photos(library)
+    people = sorted({n for p in photos for n in (p.people or [])}, key=str.casefold)
+    albums = sorted({p.album for p in photos}, key=str.casefold)
+    return [ANYONE, *people], [ALL_ALBUMS, *albums]
+
+
+def photo_cards(library: Library, person: str | None = None, album: str | None = None, limit: int = PICKER_LIMIT) -> tuple[list[tuple[Image.Image, str]], list[int]]:
+    """Thumbnails for 'Start from photos', newest first, with album, date and people; filtered."""
+    import io
+
+    from photogen.library.photos import thumbnail_bytes
+
+    chosen = [
+        p
+        for p in list_photos(library)
+        if (not person or person == ANYONE or person in (p.people or [])) and (not album or album == ALL_ALBUMS or p.album == album)
+    ]
+    chosen.sort(key=lambda p: (p.taken_at or "", p.id), reverse=True)
+    cards, ids = [], []
+    for p in chosen[:limit]:
+        try:
+            image = Image.open(io.BytesIO(thumbnail_bytes(library, p.id))).convert("RGB")
+        except PhotogenError:
+            continue  # a thumbnail the next index rebuilds
+        cards.append((image, f"{p.id}: {photo_caption(p)}"))
+        ids.append(p.id)
+    return cards, ids
+
+
+def creation_choices(library: Library) -> list[tuple[str, int]]:
+    from photogen.create.creations import list_creations
+
+    return [(r.label, r.id) for r in list_creations(library)]
+
+
+def record_markdown(library: Library, record: Any) -> str:
+    """The sources of a reopened creation, as `sources_markdown` shows a new one."""
+    lines = [f"**{'Instant style (not AI-generated)' if record.kind == 'instant' else 'AI-generated'}**, creation #{record.id}, made {record.created_at[:16].replace('T', ' ')}"]
+    if record.model:
+        lines.append(f"Model: {record.model}")
+    if record.prompt:
+        lines.append(f"Prompt: *{record.prompt}*")
+    photos = {p.id: p for p in list_photos(library)}
+    used = [f"#{pid} {Path(photos[pid].path).name}" for pid in record.photo_ids if pid in photos]
+    lines.append("Photos used: " + (", ".join(used) if used else "none"))
+    lines.append("People: " + (", ".join(record.people) if record.people else "none"))
+    in_photos = people_in_photos(library, record.photo_ids)
+    if in_photos:
+        lines.append("In those photos: " + ", ".join(in_photos))
+    return "\n\n".join(lines)
 
 
 def people_in_photos(library: Library, photo_ids: list[int]) -> list[str]:
@@ -212,7 +283,14 @@ def build(session: gr.State, studio: Studio) -> TabView:
                 chips = gr.Gallery(label="Your people (click a face to add them)", columns=8, height=120, allow_preview=False, interactive=False, elem_id="create-people")
                 people = gr.CheckboxGroup(label="People", choices=[])
                 unnamed = gr.Markdown(elem_id="create-unnamed")
-            photos = gr.Dropdown(label="Start from photos", choices=[], multiselect=True, elem_id="create-photos")
+            with gr.Column():
+                photos = gr.Dropdown(label="Start from photos", choices=[], multiselect=True, elem_id="create-photos")
+                with gr.Accordion("Browse your photos (click one to add it)", open=False):
+                    with gr.Row():
+                        person_filter = gr.Dropdown(label="Who is in it", choices=[ANYONE], value=ANYONE, elem_id="create-filter-person")
+                        album_filter = gr.Dropdown(label="Album", choices=[ALL_ALBUMS], value=ALL_ALBUMS, elem_id="create-filter-album")
+                    picker = gr.Gallery(label="Your photos", columns=4, height=300, allow_preview=False, object_fit="contain", interactive=False, elem_id="create-picker")
+                    picker_ids = gr.State([])
         with gr.Row():
             template = gr.Dropdown(label="Template", choices=template_choices(), value="", elem_id="create-template")
             style = gr.Dropdown(label="Style", choices=style_choices(ai_available), value=default_style(ai_available), elem_id="create-style")
@@ -238,6 +316,12 @@ def build(session: gr.State, studio: Studio) -> TabView:
             refine = gr.Button("Refine the selected one")
             more = gr.Button("More like this")
             upscale_btn = gr.Button("Upscale for print")
+        with gr.Accordion("Past creations", open=False):
+            with gr.Row():
+                past = gr.Dropdown(label="Made before", choices=[], elem_id="create-past")
+                reopen = gr.Button("Open", size="sm")
+                forget = gr.Button("Delete", size="sm", variant="stop")
+            past_status = gr.Markdown()
         style_chosen = gr.State(False)  # the user picked a style: a refresh keeps it rather than the default
         last = gr.State()  # this session's last request and its variants' seeds, for "more like this" and "refine"
         selected = gr.State(0)
@@ -264,13 +348,13 @@ def build(session: gr.State, studio: Studio) -> TabView:
 
         @readable_errors
         def _more(s: UISession, previous: dict[str, Any] | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
-            if previous is None:
-                raise PhotogenError("Make something first.")
+            if previous is None or previous.get("request") is None:
+                raise PhotogenError("Make something first (a reopened creation can be downloaded or upscaled; make a new one to vary it).")
             return _run(s, more_like_this(previous["request"]), progress)
 
         @readable_errors
         def _refine(s: UISession, previous: dict[str, Any] | None, index: int, text: str, chosen_style: str | None, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
-            if previous is None:
+            if previous is None or previous.get("request") is None:
                 raise PhotogenError("Make something first, then select the one to refine.")
             seeds = previous["seeds"]
             seed = seeds[int(index or 0)] if int(index or 0) < len(seeds) else seeds[0]  # the shown variant's own seed
@@ -305,10 +389,59 @@ def build(session: gr.State, studio: Studio) -> TabView:
             kept = [str(getattr(f, "path", f)) for f in (shown or [])]
             return [*kept, *paths]  # the upscaled files join the downloads, they do not replace them
 
-        go.click(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(lambda: 0, outputs=selected)
-        prompt.submit(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(lambda: 0, outputs=selected)
-        more.click(_more, inputs=[session, last], outputs=[gallery, sources, files, last])
-        refine.click(_refine, inputs=[session, last, selected, prompt, style], outputs=[gallery, sources, files, last])
+        @readable_errors
+        def _filter(s: UISession, person: str | None, album: str | None) -> tuple[Any, Any]:
+            lib = require(s).library
+            cards, ids = photo_cards(lib, person, album)
+            return served.show(lib, cards), ids
+
+        def _toggle_photo(current: list[Any] | None, ids: list[int], evt: gr.SelectData) -> Any:
+            index = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+            chosen = list(current or [])
+            if index is not None and 0 <= index < len(ids):
+                pid = ids[index]
+                chosen = [p for p in chosen if p != pid] if pid in chosen else [*chosen, pid]  # a second click takes it out
+            return chosen
+
+        @readable_errors
+        def _reopen(s: UISession, creation_id: Any) -> tuple[Any, ...]:
+            from photogen.create.creations import creation_images, get_creation, save_creation
+
+            sess = require(s)
+            if creation_id is None:
+                raise PhotogenError("Choose a creation under 'Made before' first.")
+            record = get_creation(sess.library, int(creation_id))
+            out = sess.served.folder("reopened-")
+            paths = [sess.served.record(p, record.photo_ids, record.id) for p in save_creation(sess.library, record.id, out, signer=studio.signer(sess.library))]
+            items = [(sess.served.image(im, record.photo_ids, record.id), f"{record.label} · picture {i + 1}") for i, im in enumerate(creation_images(sess.library, record.id))]
+            state = {"request": None, "seeds": [], "creation_id": record.id, "kind": record.kind}
+            return items, record_markdown(sess.library, record), paths, state, f"Opened creation #{record.id}."
+
+        @readable_errors
+        def _forget(s: UISession, creation_id: Any, previous: dict[str, Any] | None) -> tuple[Any, ...]:
+            from photogen.create.creations import delete_creation
+
+            lib = require(s).library
+            if creation_id is None:
+                raise PhotogenError("Choose a creation under 'Made before' first.")
+            delete_creation(lib, int(creation_id))
+            shown = previous is not None and previous.get("creation_id") == int(creation_id)
+            cleared = ([], "", None, None) if shown else (gr.skip(), gr.skip(), gr.skip(), gr.skip())
+            return (gr.update(choices=creation_choices(lib), value=None), f"Deleted creation #{int(creation_id)}.", *cleared)
+
+        person_filter.input(_filter, inputs=[session, person_filter, album_filter], outputs=[picker, picker_ids])
+        album_filter.input(_filter, inputs=[session, person_filter, album_filter], outputs=[picker, picker_ids])
+        picker.select(_toggle_photo, inputs=[photos, picker_ids], outputs=photos)
+        reopen.click(_reopen, inputs=[session, past], outputs=[gallery, sources, files, last, past_status])
+        forget.click(_forget, inputs=[session, past, last], outputs=[past, past_status, gallery, sources, files, last])
+        @readable_errors
+        def _past(s: UISession) -> Any:
+            return gr.update(choices=creation_choices(require(s).library))
+
+        go.click(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(lambda: 0, outputs=selected).then(_past, inputs=session, outputs=past)
+        prompt.submit(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(lambda: 0, outputs=selected).then(_past, inputs=session, outputs=past)
+        more.click(_more, inputs=[session, last], outputs=[gallery, sources, files, last]).then(_past, inputs=session, outputs=past)
+        refine.click(_refine, inputs=[session, last, selected, prompt, style], outputs=[gallery, sources, files, last]).then(_past, inputs=session, outputs=past)
         gallery.select(_select, inputs=None, outputs=selected)
         chips.select(_add_person, inputs=people, outputs=people)
         upscale_btn.click(_upscale, inputs=[session, gallery, last, files], outputs=files)
@@ -317,7 +450,14 @@ def build(session: gr.State, studio: Studio) -> TabView:
 
     @readable_errors
     def _on_load(
-        s: UISession, chosen_people: list[str] | None, chosen_photos: list[Any] | None, chosen_style: str | None, style_chosen: bool, previous: dict[str, Any] | None
+        s: UISession,
+        chosen_people: list[str] | None,
+        chosen_photos: list[Any] | None,
+        chosen_style: str | None,
+        style_chosen: bool,
+        previous: dict[str, Any] | None,
+        person: str | None = None,
+        album: str | None = None,
     ) -> tuple[Any, ...]:
         """Everything the tab shows, from the library as it is now: a revoke, an index or a model
         installed in another tab is in view here when the user comes back, and a shown result made
@@ -332,6 +472,8 @@ def build(session: gr.State, studio: Studio) -> TabView:
         ideas = suggestion_texts(lib) if ai else []
         gone = previous is not None and not creation_exists(lib, previous.get("creation_id"))
         cleared = ([], "", None, None) if gone else (gr.skip(), gr.skip(), gr.skip(), gr.skip())
+        who, where = picker_filters(lib)
+        cards, card_ids = photo_cards(lib, person if person in who else None, album if album in where else None)
         return (
             model_banner(studio.settings),
             gr.update(visible=not photo_list),
@@ -343,12 +485,17 @@ def build(session: gr.State, studio: Studio) -> TabView:
             *cleared,
             gr.update(visible=not ai),
             unnamed_people_note(lib),
+            gr.update(choices=who, value=person if person in who else ANYONE),
+            gr.update(choices=where, value=album if album in where else ALL_ALBUMS),
+            served.show(lib, cards),
+            card_ids,
+            gr.update(choices=creation_choices(lib), value=None),
         )
 
     return TabView(
         tab,
         _on_load,
-        [banner, first_steps, chips, people, photos, style, suggestions, gallery, sources, files, last, to_models, unnamed],
-        [people, photos, style, style_chosen, last],
+        [banner, first_steps, chips, people, photos, style, suggestions, gallery, sources, files, last, to_models, unnamed, person_filter, album_filter, picker, picker_ids, past],
+        [people, photos, style, style_chosen, last, person_filter, album_filter],
         links=[(to_connect, "connect"), (to_models, "models")],
     )

@@ -28,6 +28,9 @@ def test_every_tab_refreshes_its_views_when_selected(library, settings) -> None:
     assert {"People", "Start from photos", "Style", "Results"} <= {labels[o] for o in create_select["outputs"]}
 
 
+NAMES = ["banner", "first", "chips", "people", "photos", "style", "ideas", "gallery", "sources", "files", "last", "to_models", "unnamed", "who", "album", "picker", "picker_ids", "past"]
+
+
 def _create_view(settings) -> create_tab.TabView:
     with gr.Blocks():
         session = gr.State()
@@ -51,12 +54,35 @@ def test_create_shows_new_photos_and_forgets_revoked_results(library, settings, 
     library.catalog.execute("INSERT INTO creation_sources (creation_id, photo_id) VALUES (?, ?)", (creation, photo_id))
     previous = {"creation_id": creation}
 
-    out = dict(zip(["banner", "first", "chips", "people", "photos", "style", "ideas", "gallery", "sources", "files", "last", "to_models", "unnamed"], view.refresh(session, [], [photo_id], "watercolor", False, previous), strict=True))
+    out = dict(zip(NAMES, view.refresh(session, [], [photo_id], "watercolor", False, previous), strict=True))
     assert out["first"]["visible"] is False
     assert [v for _, v in out["photos"]["choices"]] == [photo_id] and out["photos"]["value"] == [photo_id]
     assert out["gallery"] == gr.skip()  # the result is still there: it stays
+    assert out["picker_ids"] == [photo_id] and out["album"]["choices"] == [create_tab.ALL_ALBUMS, "Family"]
+    assert [v for _, v in out["past"]["choices"]] == [creation]
 
     revoke_album(library, "p/Family")
-    out = dict(zip(["banner", "first", "chips", "people", "photos", "style", "ideas", "gallery", "sources", "files", "last", "to_models", "unnamed"], view.refresh(session, [], [photo_id], "watercolor", False, previous), strict=True))
+    out = dict(zip(NAMES, view.refresh(session, [], [photo_id], "watercolor", False, previous), strict=True))
     assert out["photos"]["choices"] == [] and out["photos"]["value"] == []
     assert out["gallery"] == [] and out["sources"] == "" and out["files"] is None and out["last"] is None
+    assert out["picker_ids"] == [] and out["past"]["choices"] == []  # the creation went with the revoked photos
+
+
+def test_photo_cards_show_album_date_and_people_and_filter(library, tmp_path: Path) -> None:
+    write_photo(tmp_path / "p" / "Family" / "a.jpg", taken="2019:05:01 09:00:00", seed=1)
+    write_photo(tmp_path / "p" / "Trips" / "b.jpg", taken="2020:06:01 09:00:00", seed=2)
+    add_folder_source(library, tmp_path / "p", ["all"])
+    index_library(library)
+    ids = {c.split(":")[1].split(" · ")[0].strip(): v for c, v in create_tab.photo_choices(library)}
+    with library.catalog.tx():
+        person = library.catalog.execute("INSERT INTO people (name, created_at) VALUES ('Grandpa Joe', 'now')").lastrowid
+        library.catalog.execute(
+            "INSERT INTO faces (photo_id, box_x, box_y, box_w, box_h, score, quality, embedding, person_id) VALUES (?, 0, 0, 1, 1, 1, 1, x'00', ?)",
+            (ids["a.jpg"], person),
+        )
+    cards, order = create_tab.photo_cards(library)
+    assert order == [ids["b.jpg"], ids["a.jpg"]]  # newest first
+    assert cards[1][1] == f"{ids['a.jpg']}: a.jpg · Family · 2019-05-01 · Grandpa Joe" and cards[1][0].size[0] > 0
+    assert create_tab.picker_filters(library) == ([create_tab.ANYONE, "Grandpa Joe"], [create_tab.ALL_ALBUMS, "Family", "Trips"])
+    assert create_tab.photo_cards(library, person="Grandpa Joe")[1] == [ids["a.jpg"]]
+    assert create_tab.photo_cards(library, album="Trips")[1] == [ids["b.jpg"]]
