@@ -27,6 +27,7 @@ from photogen.generate.export import ensure_export, export_dir
 from photogen.generate.manifest import MANIFEST_NAME, verify_export
 from photogen.generate.sources import installed_model
 from photogen.library.indexer import index_library
+from photogen.library.keys import KDF_MIN_ITERATIONS, KDF_MIN_MEMORY_KIB
 from photogen.library.library import open_library
 from photogen.settings import Settings
 from tests.conftest import TEST_KDF
@@ -96,8 +97,8 @@ def _env(settings: Settings) -> dict[str, str]:
         "PHOTOGEN_MODELS_DIR": str(settings.models_dir),
         "PHOTOGEN_PASSPHRASE": PASSPHRASE,
         "PHOTOGEN_USE_KEYRING": "0",
-        "PHOTOGEN_KDF_MEMORY_KIB": str(TEST_KDF["kdf_memory_kib"]),
-        "PHOTOGEN_KDF_ITERATIONS": str(TEST_KDF["kdf_iterations"]),
+        "PHOTOGEN_KDF_MEMORY_KIB": str(KDF_MIN_MEMORY_KIB),  # the lowest the environment may set
+        "PHOTOGEN_KDF_ITERATIONS": str(KDF_MIN_ITERATIONS),
         "PYTHONWARNINGS": "ignore",
     }
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_KDF
+from photogen.library.keys import KDF_MIN_ITERATIONS, KDF_MIN_MEMORY_KIB
 from tests.faces.conftest import INDEXED_PASSPHRASE, identity_of_path
 
 
@@ -22,8 +22,8 @@ def _env(home: Path, passphrase: str = INDEXED_PASSPHRASE) -> dict[str, str]:
         "PHOTOGEN_HOME": str(home),
         "PHOTOGEN_PASSPHRASE": passphrase,
         "PHOTOGEN_USE_KEYRING": "0",
-        "PHOTOGEN_KDF_MEMORY_KIB": str(TEST_KDF["kdf_memory_kib"]),
-        "PHOTOGEN_KDF_ITERATIONS": str(TEST_KDF["kdf_iterations"]),
+        "PHOTOGEN_KDF_MEMORY_KIB": str(KDF_MIN_MEMORY_KIB),  # the lowest the environment may set
+        "PHOTOGEN_KDF_ITERATIONS": str(KDF_MIN_ITERATIONS),
     }
 
 

@@ -26,6 +26,7 @@ from photogen.library.google.oauth import load_client_config, load_token, run_in
 from photogen.library.google.picker_api import PickerApiError, PickerClient
 from photogen.library.google.settings import GoogleSettings
 from photogen.library.indexer import index_library
+from photogen.library.keys import KDF_MIN_ITERATIONS, KDF_MIN_MEMORY_KIB
 from photogen.library.library import open_library
 from photogen.library.photos import list_photos
 from photogen.library.sources.picker import PickTimedOut, pick_photos, qr_text
@@ -339,7 +340,7 @@ def test_cli_pick_with_a_stored_token(tmp_path: Path, fake: FakeGoogle, gsetting
         _connect(lib, "Google Photos", tmp_path / "unused.json", gsettings, signed_in(fake))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOGEN_") or k.startswith("PHOTOGEN_GOOGLE_")} | {
         "PHOTOGEN_HOME": str(settings.home), "PHOTOGEN_PASSPHRASE": "cli", "PHOTOGEN_USE_KEYRING": "0",
-        "PHOTOGEN_KDF_MEMORY_KIB": "8192", "PHOTOGEN_KDF_ITERATIONS": "1",
+        "PHOTOGEN_KDF_MEMORY_KIB": str(KDF_MIN_MEMORY_KIB), "PHOTOGEN_KDF_ITERATIONS": str(KDF_MIN_ITERATIONS),
     }
     cmd = [sys.executable, "-m", "photogen.cli", "sources", "add-google-picker", "--album", "From phone", "--no-browser", "--json"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)

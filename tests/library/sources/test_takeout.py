@@ -15,6 +15,7 @@ import pytest
 from photogen.errors import PhotogenError
 from photogen.library.consent import list_albums, revoke_source
 from photogen.library.indexer import index_library
+from photogen.library.keys import KDF_MIN_ITERATIONS, KDF_MIN_MEMORY_KIB
 from photogen.library.photos import list_photos
 from photogen.library.sources import AlbumRef
 from photogen.library.sources.takeout import (
@@ -306,7 +307,7 @@ def test_cli_add_takeout_then_index(tmp_path: Path) -> None:
     })
     env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOGEN_")} | {
         "PHOTOGEN_HOME": str(tmp_path / "home"), "PHOTOGEN_PASSPHRASE": "cli", "PHOTOGEN_USE_KEYRING": "0",
-        "PHOTOGEN_KDF_MEMORY_KIB": "8192", "PHOTOGEN_KDF_ITERATIONS": "1",
+        "PHOTOGEN_KDF_MEMORY_KIB": str(KDF_MIN_MEMORY_KIB), "PHOTOGEN_KDF_ITERATIONS": str(KDF_MIN_ITERATIONS),
     }
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
