@@ -8,7 +8,7 @@ loopback name and still reach this app), and proxies add `X-Forwarded-*` / `Forw
 So a request is the **owner's** only when all of these hold:
 
 - it comes from a loopback address (127.0.0.0/8 or ::1),
-- its `Host` header names this computer's loopback (`localhost`, `127.x.x.x`, `[::1]`),
+- its `Host` header names this computer's loopback (`localhost`, `127.x.x.x`, `[::1]`, `0.0.0.0`),
 - it carries no proxy header (`Forwarded`, `X-Forwarded-For`, `X-Forwarded-Host`, `X-Real-IP`).
 
 Everything else is a **guest**: the share link, any other machine on the network, a web page that
@@ -99,7 +99,8 @@ def _host_name(host_header: str) -> str:
 
 def _is_loopback_name(host_header: str) -> bool:
     name = _host_name(host_header)
-    return name in ("localhost", "localhost.") or _is_loopback_address(name)
+    # 0.0.0.0 reaches this computer only from itself (browsers open it as loopback); no tunnel routes it
+    return name in ("localhost", "localhost.", "0.0.0.0") or _is_loopback_address(name)
 
 
 def role_of(request: Any, *, space_mode: bool | None = None) -> Role:

@@ -16,7 +16,7 @@ def request(host: str = "127.0.0.1:7860", client: str = "127.0.0.1", **headers: 
     return gr.Request(headers={"host": host, **{k.replace("_", "-"): v for k, v in headers.items()}}, client={"host": client, "port": 5})
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:7860", "localhost:7860", "LOCALHOST", "[::1]:7860", "127.0.0.2"])
+@pytest.mark.parametrize("host", ["127.0.0.1:7860", "localhost:7860", "LOCALHOST", "[::1]:7860", "127.0.0.2", "0.0.0.0:7860"])
 def test_the_owner_is_a_loopback_browser_asking_for_a_loopback_name(host: str) -> None:
     assert role_of(request(host), space_mode=False) is Role.OWNER
     assert is_owner(request(host), space_mode=False)
