@@ -125,8 +125,10 @@ def test_app_starts_as_a_space_with_only_the_space_requirements(tmp_path: Path) 
     assert config is not None, f"app.py did not serve in Space mode:\n{output[-4000:]}"
     assert "Traceback" not in output, output[-4000:]
     assert "outbound connection" not in output, output
-    # the visitor is told what works without a model, and the owner how to add one
-    assert "instant styles" in config and "Models" in config
+    # the visitor is told what works without a model, and the owner how to add one: in the Models tab
+    assert "instant styles" in config and "**Models** tab" in config
+    tabs = [c["props"].get("label") for c in json.loads(config)["components"] if c["type"] in ("tabitem", "tab")]
+    assert "Models" in tabs and "Create" in tabs
     assert "private session" in config
     # a Space keeps visitors' data in memory: nothing in the data directory
     assert not (tmp_path / "never-used").exists()
