@@ -12,7 +12,8 @@ compare the work each pipeline does more fairly than wall time, which penalises 
 pipelines most.
 
 photogen runs as `index_faces` does: WORKERS tasks at once (a task: a few consecutive photos whose
-faces share embedding batches), each on its own analyzer with THREADS ONNX Runtime threads
+faces share embedding batches), all on one analyzer (its ONNX Runtime sessions run from several
+threads at once) with THREADS ONNX Runtime threads a run
 (`--layouts`, 0 = the automatic choice: one single-threaded worker a core, at most 4), plus one
 run of the real faces step through an encrypted library (originals read through
 the consent checks, catalog rows, encrypted face crops, incremental clustering into people). The
@@ -74,17 +75,18 @@ def run_photogen(workers: int, threads: int, repeat: int) -> dict:
     from photogen.faces.analyzer import FaceAnalyzer
     from photogen.faces.backend import create_backend
     from photogen.faces.cluster import FaceRecord, cluster_faces
-    from photogen.faces.workers import FaceWorkers, worker_layout
+    from photogen.faces.workers import FaceWorkers, limit_malloc_arenas, release_free_memory, worker_layout
     from photogen.settings import Settings
 
     workers, threads = worker_layout(workers, threads)
     start = time.perf_counter()
     settings = Settings(onnx_threads=threads)
-    pool = FaceWorkers([FaceAnalyzer(create_backend(settings=settings)) for _ in range(workers)])
-    for _ in range(workers):
-        analyzer = pool._idle.get()
-        analyzer.load()
-        pool._idle.put(analyzer)
+    # as `shared_workers` builds them: one set of models for several threads, the C heap tuned
+    limit_malloc_arenas()
+    analyzer = FaceAnalyzer(create_backend(settings=settings))
+    analyzer.load()
+    release_free_memory()
+    pool = FaceWorkers([analyzer] * workers)
     load_s = time.perf_counter() - start
 
     photos = _photos()
@@ -146,11 +148,7 @@ def run_photogen_library(repeat: int) -> dict:
                 index_library(lib)
                 if attempt == 0:
                     start = time.perf_counter()
-                    pool = shared_workers(settings)
-                    for _ in range(pool.size):
-                        analyzer = pool._idle.get()
-                        analyzer.load()
-                        pool._idle.put(analyzer)
+                    shared_workers(settings)  # builds and loads the models
                     load_s = time.perf_counter() - start
                 cpu = time.process_time()
                 report = index_faces(lib)

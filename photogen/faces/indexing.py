@@ -23,7 +23,7 @@ from PIL import Image
 from photogen.faces.analyzer import Face, FaceAnalyzer
 from photogen.faces.backend import create_backend
 from photogen.faces.people import ClusteringReport, assign_unassigned, encode_vector
-from photogen.faces.workers import FaceWorkers, worker_layout
+from photogen.faces.workers import FaceWorkers, limit_malloc_arenas, release_free_memory, worker_layout
 from photogen.library.images import load_rgb
 from photogen.library.library import Library
 from photogen.library.photos import read_original
@@ -65,7 +65,9 @@ def shared_workers(settings: Settings) -> FaceWorkers:
     """The analyzers for this model configuration, built once for the whole process.
 
     A cache of loaded models, not per-user state: every session asking with the same settings gets
-    the same read-only models, so their ONNX sessions are built once.
+    the same read-only models, so their ONNX sessions are built once. The workers share one
+    analyzer: ONNX Runtime runs one session from several threads at once, and a copy of the
+    models a worker cost ~100 MiB more peak memory each (measured with bench/faces_bench.py).
     """
     workers, threads = worker_layout(settings.face_workers, settings.onnx_threads)
     key = (settings.face_backend, settings.face_score_threshold, settings.face_detect_max_side, workers, threads)
@@ -73,9 +75,11 @@ def shared_workers(settings: Settings) -> FaceWorkers:
         pool = _workers.get(key)
         if pool is None:
             per_worker = settings.model_copy(update={"onnx_threads": threads})
-            pool = _workers[key] = FaceWorkers(
-                [FaceAnalyzer(create_backend(settings.face_backend, settings=per_worker)) for _ in range(workers)]
-            )
+            limit_malloc_arenas()
+            analyzer = FaceAnalyzer(create_backend(settings.face_backend, settings=per_worker))
+            analyzer.load()
+            release_free_memory()
+            pool = _workers[key] = FaceWorkers([analyzer] * workers)
     return pool
 
 

@@ -775,7 +775,7 @@ def reference_faces(library: Library, person_id: int, limit: int = 5) -> PersonR
 
 
 def split_person(library: Library, person_id: int, face_ids: Sequence[int]) -> int:
-    """"These are someone else": the chosen faces of a person become a new person of their own.
+    """'These are someone else': the chosen faces of a person become a new person of their own.
 
     The faces are pinned there and marked "not" `person_id`, so no re-cluster puts them back; the
     person keeps the rest. `undo_last` undoes it. Returns the new person's id.
@@ -823,8 +823,10 @@ class MergeSuggestion:
         return {"person_id": self.person_id, "other_id": self.other_id, "similarity": round(self.similarity, 4)}
 
 
-def merge_suggestions(library: Library, *, limit: int = 20, margin: float = 0.1, block: int = 1024) -> list[MergeSuggestion]:
-    """"Are these the same person?": pairs of people whose faces are, on average, almost similar
+def merge_suggestions(
+    library: Library, *, limit: int = 20, margin: float = 0.1, block: int = 1024
+) -> list[MergeSuggestion]:
+    """'Are these the same person?': pairs of people whose faces are, on average, almost similar
     enough for the clustering to have joined them (within `margin` under its link threshold),
     most similar first.
 

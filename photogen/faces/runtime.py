@@ -64,6 +64,9 @@ class OrtRuntime:
         # idle workers spin-waiting steal the cores that decode the next photos while indexing
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # photos come in every size: a memory plan cached per input shape only adds up (-46 MiB peak
+        # over shared/faces, measured with bench/faces_bench.py)
+        options.enable_mem_pattern = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # the shipped int8 models carry unused initializers that ONNX Runtime warns about at length
         options.log_severity_level = 3
