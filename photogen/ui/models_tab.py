@@ -1,7 +1,8 @@
 """Models tab: the catalog, license, download (with progress, cancel and resume), export, delete, import.
 
 Every action is the owner's alone: the server refuses it for share-link guests and Space visitors
-(photogen.ui.access), not only the UI. The work itself is photogen.generate.commands, shared with
+(photogen.ui.access), not only the UI; in a Space the owner unlocks model controls (never host paths)
+for their session with the PHOTOGEN_SPACE_OWNER_TOKEN secret. The work itself is photogen.generate.commands, shared with
 `photogen models ...`.
 """
 
@@ -48,7 +49,8 @@ def catalog_rows(settings: Settings) -> list[list[Any]]:
     for m in commands.list_models(settings):
         exports = ", ".join(f"{p} {state.split(':')[0]} ({_gb(m.export_bytes.get(p, 0))})"
                             for p, state in m.exports.items() if state != "missing")  # fmt: skip
-        on_disk = f"yes ({_gb(m.installed_bytes)} on disk)" if m.installed else "no"
+        on_disk = "no" if not m.installed else "yes (your folder, used in place)" if m.installed_bytes < 1_000_000 \
+            else f"yes ({_gb(m.installed_bytes)} on disk)"
         rows.append([m.title, m.id, _gb(m.download_bytes), m.license, on_disk, exports or "none"])
     return rows
 
