@@ -209,3 +209,26 @@ def test_cli_says_the_same_in_one_line(settings: Settings, hub: FakeHub, tmp_pat
     assert proc.returncode == 0, proc.stderr
     assert not downloads_dir(MODEL, settings).exists()
     _assert_not_installed(settings)
+
+
+def test_cli_names_a_deleted_model_folder_and_a_dead_hub(settings: Settings, hub: FakeHub) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHOTOGEN_")}
+    env |= {"PHOTOGEN_HOME": str(settings.home), "PHOTOGEN_MODELS_DIR": str(settings.models_dir),
+            "HF_ENDPOINT": hub.url, "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1"}  # fmt: skip
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "photogen.cli", *args], env=env, capture_output=True, text=True, timeout=120)
+
+    installed = commands.download(MODEL, settings, accept_license=True)
+    shutil.rmtree(installed.source_dir / "unet")
+    proc = cli("models", "export", MODEL, "--precision", "fp32")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "lacks unet: part of its folder was deleted" in proc.stderr
+    hub.stop()
+    proc = cli("models", "download", MODEL, "--accept-license")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "cannot be reached" in proc.stderr and "resumes where it stopped" in proc.stderr
