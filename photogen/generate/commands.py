@@ -378,6 +378,13 @@ class GenerationEngine:
                 self._models[key] = OnnxStableDiffusion(path, manifest, installed.spec, self.cache)
             return self._models[key]
 
+    def forget(self, model_id: str) -> None:
+        """Unload `model_id` (all precisions and adapters): after a delete, it is not used from memory."""
+        with self._lock:
+            for key in [k for k in self._models if k[0] == model_id]:
+                del self._models[key]
+            self.cache.drop(self.settings.models_dir / model_id)
+
     def face_analyzer(self) -> Any:
         """The default face analyzer (likeness scores), built once per engine."""
         with self._lock:

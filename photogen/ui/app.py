@@ -56,7 +56,7 @@ def build_app(factory: SessionFactory, studio: Studio | None = None) -> gr.Block
                 library_tab.build(session),
                 people_tab.build(session),
                 privacy_tab.build(session),
-                models_tab.build(factory.settings),
+                models_tab.build(factory.settings, on_removed=lambda model_id: studio.engine().forget(model_id)),
             ]
         views.wire(demo, tabs, session, factory.open, hooks)
         _gate_by_role(demo, factory, hooks)

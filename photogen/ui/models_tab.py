@@ -198,7 +198,8 @@ def import_path(settings: Settings, request: Any, path: str, kind: str, name: st
     return f"Imported **{model.spec.id}**. Next: export it for this computer."
 
 
-def build(settings: Settings) -> TabView:
+def build(settings: Settings, on_removed: Callable[[str], None] | None = None) -> TabView:
+    """`on_removed(model_id)`: called after a model or an export is deleted (the app unloads it)."""
     # a running download's cancel switch, by browser session (not a module global: one per app and visitor)
     running: dict[str, threading.Event] = {}
     with gr.Tab("Models", id="models") as tab:
@@ -284,11 +285,17 @@ def build(settings: Settings) -> TabView:
 
         @_reported
         def _delete_model(chosen: str, ok: bool, request: gr.Request) -> str:
-            return delete_model(settings, request, chosen, unlocked=ok)
+            said = delete_model(settings, request, chosen, unlocked=ok)
+            if on_removed is not None:
+                on_removed(chosen)
+            return said
 
         @_reported
         def _delete_export(chosen: str, chosen_precision: str, ok: bool, request: gr.Request) -> str:
-            return delete_export(settings, request, chosen, chosen_precision, unlocked=ok)
+            said = delete_export(settings, request, chosen, chosen_precision, unlocked=ok)
+            if on_removed is not None:
+                on_removed(chosen)
+            return said
 
         @_reported
         def _import(p: str, k: str, n: str, a: str | None, accepted: bool, request: gr.Request) -> str:

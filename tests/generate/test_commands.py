@@ -78,3 +78,17 @@ def test_delete_says_when_there_is_nothing_to_delete(settings: Settings) -> None
         commands.delete_export("lcm-dreamshaper-v7", "fp16", settings)
     with pytest.raises(PhotogenError, match="Unknown precision 'fp8'"):
         commands.delete_export("lcm-dreamshaper-v7", "fp8", settings)
+
+
+def test_a_deleted_model_is_not_used_from_memory_once_forgotten(settings: Settings, tiny_dir: Path) -> None:
+    from photogen.generate.commands import GenerationEngine, GenerationRequest
+
+    commands.import_weights(tiny_dir, settings, "tiny-test")
+    engine = GenerationEngine(settings, providers=["CPUExecutionProvider"])
+    request = GenerationRequest(mode="text", prompt="a lighthouse", model_id="tiny-test", precision="int8", steps=1)
+    assert len(engine.generate(request).images) == 1
+    commands.delete_model("tiny-test", settings)
+    assert len(engine.generate(request).images) == 1  # still loaded: this is what forget() is for
+    engine.forget("tiny-test")
+    with pytest.raises(PhotogenError, match="'tiny-test' is not installed"):
+        engine.generate(request)

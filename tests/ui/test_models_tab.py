@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
+from photogen.create.studio import Studio
 from photogen.errors import PhotogenError, Refusal
 from photogen.generate.catalog import get_model_spec
 from photogen.generate.sources import installed_model
@@ -47,9 +48,14 @@ def hub(tiny_repo: FakeRepo, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHu
 
 
 @pytest.fixture
-def app_url(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def studio(settings: Settings) -> Studio:
+    return Studio(settings)
+
+
+@pytest.fixture
+def app_url(settings: Settings, studio: Studio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path / "gradio-tmp"))
-    demo = build_app(SessionFactory(settings))
+    demo = build_app(SessionFactory(settings), studio)
     demo.queue()
     _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
     try:
@@ -58,7 +64,8 @@ def app_url(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         demo.close()
 
 
-def test_from_download_to_a_picture_without_a_terminal(settings: Settings, hub: FakeHub, app_url: str) -> None:
+def test_from_download_to_a_picture_without_a_terminal(settings: Settings, hub: FakeHub, app_url: str,
+                                                      studio: Studio) -> None:  # fmt: skip
     owner = Client(app_url, verbose=False)
     owner.predict(api_name="/open")
     refused = owner.predict(MODEL, False, api_name="/models_download")
@@ -79,6 +86,11 @@ def test_from_download_to_a_picture_without_a_terminal(settings: Settings, hub: 
     )  # fmt: skip
     assert len(gallery) == 1 and "AI-generated" in sources and MODEL in sources and "test model" in sources
     assert len(files) == 1 and Path(files[0]).stat().st_size > 0
+
+    loaded = studio.engine()._models
+    assert any(key[0] == MODEL for key in loaded)
+    assert "Deleted" in owner.predict(MODEL, api_name="/models_delete")
+    assert not any(key[0] == MODEL for key in loaded)  # unloaded too: a deleted model is not used from memory
 
 
 def test_guests_cannot_download_export_delete_or_import(settings: Settings, hub: FakeHub, app_url: str,
