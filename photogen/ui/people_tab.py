@@ -298,6 +298,11 @@ def build(session: gr.State) -> TabView:
             return _view(require(s).library, hidden, person_id)
 
         @readable_errors
+        def _on_select(s: UISession, hidden: bool = False, person_id: Any = None) -> tuple[Any, ...]:
+            """Coming back to the tab: the library as it is now, and no message about what may be gone since."""
+            return (*_view(require(s).library, hidden, person_id), "", "")
+
+        @readable_errors
         def _find(request: gr.Request, s: UISession, hidden: bool, person_id: Any, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
             require_role(request, Capability.PEOPLE)
             lib = require(s).library
@@ -395,4 +400,4 @@ def build(session: gr.State) -> TabView:
         same.click(_action(same_person_action, needs_person=False), inputs=[*base, suggestion], outputs=with_action_status)
         not_same.click(_action(not_same_action, needs_person=False), inputs=[*base, suggestion], outputs=with_action_status)
         name_face.click(_name_face, inputs=[session, show_hidden, picked_face, loose_name], outputs=[action_status, *outputs, loose_name])
-    return TabView(tab, _refresh, outputs, [show_hidden, chosen], needs=[(c, Capability.PEOPLE) for c in (find, regroup, name, rename, suggested, me, hide, merge_into, merge_plan, conflicts, merge, move_to, move, undo, loose_name, name_face, split_pick, split, suggest, same, not_same)])
+    return TabView(tab, _on_select, [*outputs, status, action_status], [show_hidden, chosen], needs=[(c, Capability.PEOPLE) for c in (find, regroup, name, rename, suggested, me, hide, merge_into, merge_plan, conflicts, merge, move_to, move, undo, loose_name, name_face, split_pick, split, suggest, same, not_same)])

@@ -43,10 +43,10 @@ def wire(demo: gr.Blocks, tabs: gr.Tabs, session: gr.State, open_session: Callab
     loaded = demo.load(open_session, outputs=session)
     for view in views:
         loaded = loaded.then(view.refresh, inputs=[session, *view.inputs], outputs=view.outputs)
-    tabs = [v.tab for v in views if v.tab is not None]
+    every_tab = [v.tab for v in views if v.tab is not None]
     for view in views:
         # a view without a tab of its own cannot know when it is looked at: refresh it on every switch
-        for tab in [view.tab] if view.tab is not None else tabs:
+        for tab in [view.tab] if view.tab is not None else every_tab:
             tab.select(view.refresh, inputs=[session, *view.inputs], outputs=view.outputs, show_progress="hidden")
     by_id = {v.tab.id: v for v in views if v.tab is not None}
     for view in views:

@@ -86,3 +86,17 @@ def test_photo_cards_show_album_date_and_people_and_filter(library, tmp_path: Pa
     assert create_tab.picker_filters(library) == ([create_tab.ANYONE, "Grandpa Joe"], [create_tab.ALL_ALBUMS, "Family", "Trips"])
     assert create_tab.photo_cards(library, person="Grandpa Joe")[1] == [ids["a.jpg"]]
     assert create_tab.photo_cards(library, album="Trips")[1] == [ids["b.jpg"]]
+
+
+def test_a_link_button_switches_to_its_tab_and_refreshes_it(library, settings) -> None:
+    demo = build_app(SessionFactory(settings, library))
+    config = demo.get_config_file()
+
+    tabs_id = next(c["id"] for c in config["components"] if c["type"] == "tabs")
+    button = next(c["id"] for c in config["components"] if c["props"].get("elem_id") == "create-to-connect")
+    clicks = [d for d in config["dependencies"] if [button, "click"] in [list(t) for t in d["targets"]]]
+    assert [d["outputs"] for d in clicks] == [[tabs_id]]  # the Tabs container, which switches to Connect
+    then = [d for d in config["dependencies"] if d.get("trigger_after") == clicks[0]["id"]]
+    connect_tab_id = next(c["id"] for c in config["components"] if c["type"] == "tabitem" and c["props"]["label"] == "Connect")
+    on_select = next(d for d in config["dependencies"] if [connect_tab_id, "select"] in [list(t) for t in d["targets"]])
+    assert [d["outputs"] for d in then] == [on_select["outputs"]]  # the same refresh as selecting the tab
