@@ -157,9 +157,16 @@ def phase_optimize(work: Path) -> dict[str, float]:
     options.enable_packed_qkv = False
     options.enable_packed_kv = False
     t0 = time.perf_counter()
-    model = optimize_model(str(work / "fp32" / "unet" / "model.onnx"), model_type="unet", optimization_options=options,
-                           opt_level=0, use_gpu=False)  # fmt: skip
-    fused = {k: int(v) for k, v in model.get_fused_operator_statistics().items() if v}
+    source = str(work / "fp32" / "unet" / "model.onnx")
+    note = ""
+    try:
+        model = optimize_model(source, model_type="unet", optimization_options=options, opt_level=0, use_gpu=False)
+    except (TypeError, ValueError) as e:
+        # ORT 1.32's UNet attention fusion fails on this export's reshapes (get_num_heads gets an array)
+        note = f"attention fusion failed ({type(e).__name__}: {str(e)[:60]}); without it: "
+        options.enable_attention = False
+        model = optimize_model(source, model_type="unet", optimization_options=options, opt_level=0, use_gpu=False)
+    fused = note + str({k: int(v) for k, v in model.get_fused_operator_statistics().items() if v})
     model.save_model_to_file(str(out), use_external_data_format=True, all_tensors_to_one_file=True)
     return {"s": time.perf_counter() - t0, "fused": fused, "peak_rss_mb": _peak_rss_mb()}  # type: ignore[dict-item]
 

@@ -400,10 +400,16 @@ def convert_to_fp16(model_path: Path) -> None:
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
-    model = onnx.load(str(model_path), load_external_data=True)
-    model = convert_float_to_float16(
-        model, keep_io_types=True, disable_shape_infer=_tensor_bytes(model) > _EXTERNAL_DATA_BYTES
-    )
+    if _uses_external_data(model_path):
+        # the converter's own shape inference works on protos under 2 GB only; without types it turns
+        # Resize's scales into fp16 and the graph no longer loads, so infer from the file first
+        inferred = model_path.with_name("model.inferred.onnx")
+        onnx.shape_inference.infer_shapes_path(str(model_path), str(inferred))
+        model = onnx.load(str(inferred), load_external_data=True)
+        inferred.unlink()
+    else:
+        model = onnx.load(str(model_path), load_external_data=True)
+    model = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=_uses_external_data(model_path))
     _save_onnx(model, model_path)
 
 

@@ -152,7 +152,14 @@ def validate_graphs(export_dir: Path, checks: list[GraphCheck], precision: str, 
     for check in checks:
         reference = check.reference(check.inputs)
         gc.collect()  # the torch module is gone before the ONNX session is built
-        output = run_graph(export_dir / check.component / "model.onnx", check.inputs)
+        try:
+            output = run_graph(export_dir / check.component / "model.onnx", check.inputs)
+        except Exception as e:  # ORT raises its own InvalidGraph/Fail types for a graph it cannot load or run
+            raise ExportValidationError(
+                f"The {precision} export of {label} was not kept: its {check.component} graph does not run in ONNX "
+                f"Runtime ({str(e)[:300]}). Try another precision (--precision fp32) or re-import the model.",
+                drift,
+            ) from e
         drift[check.component] = measure(reference, output, bound_for(precision, check.component))
         logger.info("%s %s vs torch: %s", label, check.component, drift[check.component].describe())
         gc.collect()
