@@ -710,19 +710,38 @@ def people_near(
     return {ids[i] for i in np.flatnonzero(near)}
 
 
+def _faces_near(
+    candidates: Sequence[FaceRecord], anchors: Sequence[FaceRecord], params: ClusterParams, block: int = 128
+) -> list[FaceRecord]:
+    """The candidates with a face among `anchors` they could link to (within the scope margin)."""
+    if not candidates or not anchors:
+        return []
+    targets = _embedding_matrix(anchors)
+    matrix = _embedding_matrix(candidates)
+    floor = min(params.link_threshold, params.attach_threshold) - 2 * _SCOPE_MARGIN
+    near: list[FaceRecord] = []
+    for start in range(0, len(candidates), block):
+        hit = ((matrix[start : start + block] @ targets.T) >= floor).any(axis=1)
+        near.extend(candidates[start + i] for i in np.flatnonzero(hit))
+    return near
+
+
 def recluster_around(
     new_faces: Sequence[FaceRecord],
     people: Mapping[PersonId, Sequence[FaceRecord]],
     decisions: UserDecisions | None = None,
     params: ClusterParams = DEFAULT_PARAMS,
+    leftovers: Sequence[FaceRecord] = (),
 ) -> tuple[PeopleAssignment, frozenset[FaceId]]:
     """The incremental step as photos arrive, giving what a full re-cluster would give.
 
-    `new_faces` are the faces on nobody (just found, or left over by an earlier run); `people`
-    the current people with all their faces. Only the people the new faces can change
-    (`people_near`) are re-clustered, with the new faces, by `cluster_faces`; the others keep
-    their faces as they are. Returns the outcome for the faces in that scope, and the scope:
-    the ids of every face the outcome covers (one not on a person in it is on nobody).
+    `new_faces` are faces no clustering has seen yet; `leftovers` the faces on nobody that an
+    earlier run already saw; `people` the current people with all their faces. Only the people
+    the new faces can change (`people_near`) are re-clustered, with the new faces and the
+    leftovers that could link to any of them, by `cluster_faces`; everything else stays as it
+    is (a leftover far from every change would be left over again). Returns the outcome for the
+    faces in that scope, and the scope: the ids of every face the outcome covers (one not on a
+    person in it is on nobody).
 
     Attaching new faces to people as they stand instead (the earlier way) made the people depend
     on the order photos arrive in: the first two faces of a small batch could form a wrong person
@@ -731,7 +750,9 @@ def recluster_around(
     """
     decisions = decisions or UserDecisions()
     near = people_near(new_faces, people, params)
-    scope_faces = [*new_faces, *(f for person in sorted(near) for f in people[person])]
+    members = [f for person in sorted(near) for f in people[person]]
+    woken = _faces_near(leftovers, [*new_faces, *members], params)
+    scope_faces = [*new_faces, *woken, *members]
     previous = {f.face_id: person for person in near for f in people[person]}
     result = cluster_faces(scope_faces, decisions, previous, params)
     return result, frozenset(f.face_id for f in scope_faces)

@@ -102,17 +102,19 @@ def index_faces(
     todo = photos_to_index(library)
     if progress:
         progress(0, len(todo), "faces")
+    fresh: list[int] = []
     if todo:
         workers = FaceWorkers([analyzer]) if analyzer is not None else shared_workers(settings)
         for done, photo in enumerate(workers.run(todo, lambda photo_id: _decode(library, photo_id)), start=1):
             if photo.error is not None or photo.image is None:
                 report.skipped.append((photo.item, photo.error or "not decoded"))
-            elif _store(library, photo.item, photo.faces, photo.image, photo.extra or 1.0):
+            elif (stored := _store(library, photo.item, photo.faces, photo.image, photo.extra or 1.0)) is not None:
+                fresh.extend(stored)
                 report.photos += 1
                 report.faces += len(photo.faces)
             if progress:
                 progress(done, len(todo), f"photo {photo.item}")
-    report.clustering = assign_unassigned(library)
+    report.clustering = assign_unassigned(library, fresh)
     report.seconds = time.monotonic() - started
     if report.photos:
         library.catalog.audit("faces.index", None, actor="photogen", photos=report.photos, faces=report.faces)
@@ -130,13 +132,15 @@ def _decode(library: Library, photo_id: int) -> tuple[np.ndarray, float]:
     return image, (image.shape[1] / width if width else 1.0)
 
 
-def _store(library: Library, photo_id: int, faces: list[Face], image: np.ndarray, scale: float) -> bool:
-    """One photo's faces, crops and done-mark in one transaction; False if the photo went meanwhile."""
+def _store(library: Library, photo_id: int, faces: list[Face], image: np.ndarray, scale: float) -> list[int] | None:
+    """One photo's faces, crops and done-mark in one transaction: the new face ids, or None if the
+    photo went meanwhile."""
     cat = library.catalog
     with cat.tx():
         # revoked or excluded while we were looking at it, or done by a run beside this one: store nothing
         if cat.one("SELECT 1 FROM photos WHERE id = ? AND excluded = 0 AND faces_indexed = 0", (photo_id,)) is None:
-            return False
+            return None
+        stored = []
         for face in faces:
             x, y, w, h = (v / scale for v in face.box)
             face_id = cat.execute(
@@ -156,8 +160,9 @@ def _store(library: Library, photo_id: int, faces: list[Face], image: np.ndarray
                 ),
             ).lastrowid
             library.put_blob(face_crop_blob_name(int(face_id)), crop_face(image, face.box), "face", photo_id=photo_id)
+            stored.append(int(face_id))
         cat.execute("UPDATE photos SET faces_indexed = 1 WHERE id = ?", (photo_id,))
-    return True
+    return stored
 
 
 def face_crop_blob_name(face_id: int) -> str:

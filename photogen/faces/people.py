@@ -383,37 +383,49 @@ def recluster(library: Library) -> ClusteringReport:
         decisions = decisions_of(faces, user_merges(cat))
         result = cluster_faces([f.record for f in faces], decisions, previous, cluster_params(settings))
         report = _apply(cat, faces, result)
-        cat.audit("people.recluster", None, actor="photogen", **report.as_dict())
+        upto = max((f.id for f in faces), default=0)
+        cat.audit("people.recluster", None, actor="photogen", upto=upto, **report.as_dict())
     logger.info("re-clustered %d faces into %d people (%d new)", report.faces, report.people, report.new_people)
     return report
 
 
-def assign_unassigned(library: Library) -> ClusteringReport:
+def _clustered_up_to(cat: Catalog) -> int:
+    """The highest face id the last clustering run saw (faces above it are new), 0 if none did."""
+    row = cat.one(
+        "SELECT detail FROM audit_log WHERE action IN ('people.assign', 'people.recluster') ORDER BY id DESC LIMIT 1"
+    )
+    return int(json.loads(row["detail"] or "{}").get("upto", 0)) if row is not None else 0
+
+
+def assign_unassigned(library: Library, fresh: Iterable[int] = ()) -> ClusteringReport:
     """Incremental step after indexing: faces on nobody join people, or form new ones.
 
-    Faces not yet on anyone (those just found, and the ones an earlier run left out) are
-    re-clustered together with the people they could change (`cluster.recluster_around`), so the
-    people come out as a full re-cluster would make them, whatever order the photos came in;
-    people far from the new faces are not touched.
+    Faces no run has clustered yet are re-clustered together with the people they could change
+    and the left-over faces near them (`cluster.recluster_around`), so the people come out as a
+    full re-cluster would make them, whatever order the photos came in; the rest is not touched.
+    New are the faces above the highest id the last run saw, and `fresh` (the faces the caller
+    just stored: SQLite may give a new face the id of a deleted one).
     """
     settings = library.settings
     cat = library.catalog
     with cat.tx():
         faces = load_faces(library, backend=settings.face_backend)
+        seen = _clustered_up_to(cat)
+        fresh = set(fresh)
         members: dict[int, list[FaceRecord]] = {}
-        waiting: list[FaceRecord] = []
+        new: list[FaceRecord] = []
+        leftovers: list[FaceRecord] = []
         for face in faces:
             if face.person_id is not None:
                 members.setdefault(face.person_id, []).append(face.record)
             elif face.assignment != "rejected":
-                waiting.append(face.record)
-        if not waiting:
+                (new if face.id > seen or face.id in fresh else leftovers).append(face.record)
+        if not new:
             return ClusteringReport(len(faces), len(members), 0, 0, 0)
         decisions = decisions_of(faces, user_merges(cat))
-        result, scope = recluster_around(waiting, members, decisions, cluster_params(settings))
+        result, scope = recluster_around(new, members, decisions, cluster_params(settings), leftovers)
         report = _apply(cat, [f for f in faces if f.id in scope], result, total=len(faces))
-        if report.changed:
-            cat.audit("people.assign", None, actor="photogen", **report.as_dict())
+        cat.audit("people.assign", None, actor="photogen", upto=max(f.id for f in faces), **report.as_dict())
     return report
 
 

@@ -215,6 +215,14 @@ def test_only_people_near_new_faces_are_reclustered() -> None:
     result, scope = recluster_around([newcomer], people)
     assert scope == {999} | {f.face_id for f in people[7]}
     assert set(result.people) == {7} and 999 in result.people[7]
+    # faces left over by earlier runs come back only if they are near what changes
+    stranger = _unit(np.random.default_rng(5).normal(size=128))
+    twin = FaceRecord(1001, 1001, stranger, 0.9)
+    far = FaceRecord(1002, 1002, _unit(np.random.default_rng(6).normal(size=128)), 0.9)
+    _, scope = recluster_around([newcomer], people, leftovers=[twin, far])
+    assert 1001 not in scope and 1002 not in scope
+    result, scope = recluster_around([FaceRecord(1003, 1003, stranger, 0.9)], people, leftovers=[twin, far])
+    assert 1001 in scope and 1002 not in scope and {1001, 1003} in [set(g) for g in result.new_people]
 
 
 def test_an_automatic_wrong_merge_splits_again_but_a_users_merge_holds() -> None:
