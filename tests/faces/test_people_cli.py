@@ -132,3 +132,18 @@ def test_split_and_suggestions_commands(env: dict[str, str]) -> None:
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "not on person" in bad.stderr + bad.stdout
     done = run(env, "people", "not-same", str(person["id"]), str(new)).stdout
     assert "not be suggested" in done
+
+
+def test_merge_asks_about_faces_in_shared_photos_first_and_can_be_undone(env: dict[str, str]) -> None:
+    people = as_json(env, "people", "list")
+    source, target = next(
+        (a["id"], b["id"]) for a in people for b in people if a["id"] != b["id"] and set(a["photo_ids"]) & set(b["photo_ids"])
+    )
+    before = as_json(env, "faces", "list")
+    asked = run(env, "people", "merge", str(source), str(target), ok=False)
+    assert asked.returncode == 2 and "Nothing merged yet" in asked.stdout and "--conflicts keep" in asked.stdout
+    assert as_json(env, "faces", "list") == before  # asking changed nothing
+    done = run(env, "people", "merge", str(source), str(target), "--conflicts", "keep")
+    assert f"stay on person {source}" in done.stdout and "people undo" in done.stdout
+    assert run(env, "people", "undo").stdout.strip() == "Undid the merge."
+    assert as_json(env, "faces", "list") == before

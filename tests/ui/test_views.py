@@ -100,3 +100,4 @@ def test_a_link_button_switches_to_its_tab_and_refreshes_it(library, settings) -
     connect_tab_id = next(c["id"] for c in config["components"] if c["type"] == "tabitem" and c["props"]["label"] == "Connect")
     on_select = next(d for d in config["dependencies"] if [connect_tab_id, "select"] in [list(t) for t in d["targets"]])
     assert [d["outputs"] for d in then] == [on_select["outputs"]]  # the same refresh as selecting the tab
+
