@@ -222,7 +222,7 @@ def build(session: gr.State) -> TabView:
             with gr.Column(scale=3):
                 chosen = gr.Dropdown(label="Person", choices=[], interactive=True, elem_id="people-person")
                 faces = gr.Gallery(
-                    label="Their faces (select one to move it)", columns=6, height=320, allow_preview=False, object_fit="contain"
+                    label="Their faces (select one to move it)", columns=6, height=320, allow_preview=False, object_fit="contain", elem_id="people-faces"
                 )
                 face_ids = gr.State([])
                 picked_face = gr.Number(label="Selected face", precision=0, interactive=False)
