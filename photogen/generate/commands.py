@@ -279,8 +279,9 @@ def create_tiny(out_dir: str | Path, settings: Settings, register: bool = True, 
 def default_precision(providers: Sequence[str] | None = None) -> Precision:
     """fp16 on a GPU, fp32 on a CPU.
 
-    Not int8 on CPU: bench/unet_bench.py measured it at 25% of the fp32 size and 40% of its peak memory,
-    but 2.2x slower per step (ONNX Runtime's ConvInteger is slow), so int8 is the low-memory choice.
+    Not int8 (dynamic) on CPU: bench/unet_bench.py measured it at 25% of the fp32 size and a third of its
+    peak memory, but several times slower per step (ONNX Runtime's ConvInteger is slow), so it is the
+    low-memory choice; int8w (weight-only) has the same disk size and runs fp32 kernels.
     """
     providers = providers if providers is not None else choose_providers()
     gpu = ("CUDAExecutionProvider", "TensorrtExecutionProvider", "DmlExecutionProvider")
