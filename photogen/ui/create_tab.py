@@ -309,7 +309,11 @@ def build(session: gr.State, studio: Studio) -> TabView:
             with gr.Row():
                 background = gr.Radio(["keep", "blur", "replace"], value="keep", label="Background (instant styles)")
                 formats = gr.CheckboxGroup(["png", "jpeg", "pdf"], value=["png"], label="Files")
-        gallery = gr.Gallery(label="Results", columns=2, height=560, object_fit="contain", interactive=False, elem_id="create-results")
+        # preview mode: the selected result is shown whole (a tall card or a wide post is never cut to a square tile),
+        # the others as small thumbnails under it
+        gallery = gr.Gallery(
+            label="Results", columns=2, height=560, preview=True, object_fit="contain", interactive=False, elem_id="create-results"
+        )
         sources = gr.Markdown()
         files = gr.File(label="Download", file_count="multiple", interactive=False)
         with gr.Row():
@@ -328,6 +332,10 @@ def build(session: gr.State, studio: Studio) -> TabView:
 
         inputs = [session, prompt, photos, people, style, template, mode, speed, seed, variants, best_of, title, message, background, formats]
 
+        def _shown(items: list[Any]) -> Any:
+            # the first result opens in the preview, drawn whole; a grid tile would cut it to a square
+            return gr.Gallery(value=items, selected_index=0 if items else None)
+
         def _run(s: UISession, request: CreateRequest, progress: Any) -> tuple[Any, ...]:
             sess = require(s)
             out = sess.served.folder("creation-")
@@ -338,7 +346,7 @@ def build(session: gr.State, studio: Studio) -> TabView:
             items = [(sess.served.image(v.image, used, creation.id), caption(creation, i)) for i, v in enumerate(creation.variants)]
             paths = [sess.served.record(p, used, creation.id) for v in creation.variants for p in v.files]
             state = {"request": request, "seeds": [v.seed for v in creation.variants], "creation_id": creation.id, "kind": creation.kind}
-            return items, sources_markdown(sess.library, creation), paths, state
+            return _shown(items), sources_markdown(sess.library, creation), paths, state
 
         @readable_errors
         def _generate(s: UISession, *values: Any, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
@@ -415,7 +423,7 @@ def build(session: gr.State, studio: Studio) -> TabView:
             paths = [sess.served.record(p, record.photo_ids, record.id) for p in save_creation(sess.library, record.id, out, signer=studio.signer(sess.library))]
             items = [(sess.served.image(im, record.photo_ids, record.id), f"{record.label} · picture {i + 1}") for i, im in enumerate(creation_images(sess.library, record.id))]
             state = {"request": None, "seeds": [], "creation_id": record.id, "kind": record.kind}
-            return items, record_markdown(sess.library, record), paths, state, f"Opened creation #{record.id}."
+            return _shown(items), record_markdown(sess.library, record), paths, state, f"Opened creation #{record.id}."
 
         @readable_errors
         def _forget(s: UISession, creation_id: Any, previous: dict[str, Any] | None) -> tuple[Any, ...]:

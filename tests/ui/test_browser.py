@@ -110,6 +110,26 @@ def _visible_text(page, text: str):
     return page.get_by_text(text).filter(visible=True)
 
 
+def _assert_shown_whole(page, elem_id: str) -> None:
+    """The result on show (the preview, else the largest tile) is drawn with object-fit contain inside the element's box."""
+    shown = page.evaluate(
+        """(id) => {
+            const box = document.getElementById(id).getBoundingClientRect();
+            // the preview's image when the gallery shows one, else the largest tile of its grid
+            const imgs = [...document.querySelectorAll('#' + id + ' img')].filter(i => i.clientWidth > 0);
+            const img = document.querySelector('#' + id + ' .preview .media-button img')
+                || imgs.sort((a, b) => b.clientWidth * b.clientHeight - a.clientWidth * a.clientHeight)[0];
+            const r = img.getBoundingClientRect();
+            return {fit: getComputedStyle(img).objectFit, img: [r.left, r.top, r.right, r.bottom],
+                    box: [box.left, box.top, box.right, box.bottom]};
+        }""",
+        elem_id,
+    )
+    (left, top, right, bottom), (bl, bt, br, bb) = shown["img"], shown["box"]
+    assert shown["fit"] == "contain", shown
+    assert left >= bl - 1 and top >= bt - 1 and right <= br + 1 and bottom <= bb + 1, f"the result is cut by its frame: {shown}"
+
+
 def _no_error_overlay(page) -> None:
     """Gradio marks each output of a failed event with an 'Error' overlay; a notice leaves none."""
     expect_ = __import__("playwright.sync_api", fromlist=["expect"]).expect
@@ -174,6 +194,7 @@ def test_a_new_user_from_an_empty_library_to_revoke(app_url: tuple[str, Path, Pa
         page.get_by_role("button", name="Generate").click()
         expect(page.get_by_text("Instant style (not AI-generated)", exact=False).first).to_be_visible()
         expect(page.locator("#create-results img").first).to_be_visible()
+        _assert_shown_whole(page, "create-results")  # the tall 5x7 card, not a square crop of it
         # an error after a result: a notice, and the finished card stays in view
         page.locator("#create-photos").get_by_role("button", name=re.compile("Remove|Clear", re.I)).first.click()
         page.get_by_label("What shall we make?").fill("a castle")
