@@ -35,6 +35,14 @@ SPACE_MODELS_NOTE = (
     "**Models** tab, which downloads and exports it on the Space's own hardware."
 )
 
+# Gradio gives a gallery with fewer items than columns that many columns, so one face became a tile as wide as
+# the page and was cut to the gallery's height: face galleries keep small tiles, each face drawn whole
+FACE_GALLERIES = ("create-people", "people-everyone", "people-faces", "people-no-one")
+CSS = "\n".join(
+    f"#{elem_id} .grid-container {{ grid-template-columns: repeat(auto-fill, minmax(96px, 128px)) !important; }}"
+    for elem_id in FACE_GALLERIES
+)
+
 
 def build_app(factory: SessionFactory, studio: Studio | None = None) -> gr.Blocks:
     # the studio holds models, not user data: one per app, shared by every session
@@ -204,6 +212,7 @@ def launch(settings: Settings, *, port: int = 7860, share: bool = False, passwor
             auth=auth,
             show_error=False,
             footer_links=[],
+            css=CSS,
         )
     finally:
         cleanup()

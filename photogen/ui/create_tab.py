@@ -280,7 +280,7 @@ def build(session: gr.State, studio: Studio) -> TabView:
         suggestions = gr.Dataset(components=[gr.Textbox(visible=False)], samples=[], label=IDEAS_LABEL)
         with gr.Row():
             with gr.Column():
-                chips = gr.Gallery(label="Your people (click a face to add them)", columns=8, height=120, allow_preview=False, object_fit="contain", interactive=False, elem_id="create-people")
+                chips = gr.Gallery(label="Your people (click a face to add them)", columns=8, height=170, allow_preview=False, object_fit="contain", interactive=False, elem_id="create-people")
                 people = gr.CheckboxGroup(label="People", choices=[])
                 unnamed = gr.Markdown(elem_id="create-unnamed")
             with gr.Column():

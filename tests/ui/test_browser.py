@@ -187,6 +187,7 @@ def test_a_new_user_from_an_empty_library_to_revoke(app_url: tuple[str, Path, Pa
         # Create (no reload): the named person and the photos indexed this session are there; an instant card
         _tab(page, "Create")
         expect(page.locator("#create-people img").first).to_be_visible()
+        _assert_shown_whole(page, "create-people")  # one face: a small tile drawn whole, not a page-wide strip
         expect(page.get_by_label("Grandpa John")).to_be_visible()
         _choose(page, "create-photos", "john_salley-1.jpg")
         page.keyboard.press("Escape")
