@@ -332,10 +332,6 @@ def build(session: gr.State, studio: Studio) -> TabView:
 
         inputs = [session, prompt, photos, people, style, template, mode, speed, seed, variants, best_of, title, message, background, formats]
 
-        def _shown(items: list[Any]) -> Any:
-            # the first result opens in the preview, drawn whole; a grid tile would cut it to a square
-            return gr.Gallery(value=items, selected_index=0 if items else None)
-
         def _run(s: UISession, request: CreateRequest, progress: Any) -> tuple[Any, ...]:
             sess = require(s)
             out = sess.served.folder("creation-")
@@ -346,7 +342,7 @@ def build(session: gr.State, studio: Studio) -> TabView:
             items = [(sess.served.image(v.image, used, creation.id), caption(creation, i)) for i, v in enumerate(creation.variants)]
             paths = [sess.served.record(p, used, creation.id) for v in creation.variants for p in v.files]
             state = {"request": request, "seeds": [v.seed for v in creation.variants], "creation_id": creation.id, "kind": creation.kind}
-            return _shown(items), sources_markdown(sess.library, creation), paths, state
+            return items, sources_markdown(sess.library, creation), paths, state
 
         @readable_errors
         def _generate(s: UISession, *values: Any, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:
@@ -423,7 +419,7 @@ def build(session: gr.State, studio: Studio) -> TabView:
             paths = [sess.served.record(p, record.photo_ids, record.id) for p in save_creation(sess.library, record.id, out, signer=studio.signer(sess.library))]
             items = [(sess.served.image(im, record.photo_ids, record.id), f"{record.label} · picture {i + 1}") for i, im in enumerate(creation_images(sess.library, record.id))]
             state = {"request": None, "seeds": [], "creation_id": record.id, "kind": record.kind}
-            return _shown(items), record_markdown(sess.library, record), paths, state, f"Opened creation #{record.id}."
+            return items, record_markdown(sess.library, record), paths, state, f"Opened creation #{record.id}."
 
         @readable_errors
         def _forget(s: UISession, creation_id: Any, previous: dict[str, Any] | None) -> tuple[Any, ...]:
@@ -440,16 +436,21 @@ def build(session: gr.State, studio: Studio) -> TabView:
         person_filter.input(_filter, inputs=[session, person_filter, album_filter], outputs=[picker, picker_ids])
         album_filter.input(_filter, inputs=[session, person_filter, album_filter], outputs=[picker, picker_ids])
         picker.select(_toggle_photo, inputs=[photos, picker_ids], outputs=photos)
-        reopen.click(_reopen, inputs=[session, past], outputs=[gallery, sources, files, last, past_status])
         forget.click(_forget, inputs=[session, past, last], outputs=[past, past_status, gallery, sources, files, last])
         @readable_errors
         def _past(s: UISession) -> Any:
             return gr.update(choices=creation_choices(require(s).library))
 
-        go.click(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(lambda: 0, outputs=selected).then(_past, inputs=session, outputs=past)
-        prompt.submit(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(lambda: 0, outputs=selected).then(_past, inputs=session, outputs=past)
-        more.click(_more, inputs=[session, last], outputs=[gallery, sources, files, last]).then(_past, inputs=session, outputs=past)
-        refine.click(_refine, inputs=[session, last, selected, prompt, style], outputs=[gallery, sources, files, last]).then(_past, inputs=session, outputs=past)
+        def _show_first() -> tuple[Any, int]:
+            # the first result opens in the gallery's preview, drawn whole (a grid tile would cut a tall card
+            # to a square); a separate step, so the API still answers with the plain list of results
+            return gr.Gallery(selected_index=0), 0
+
+        reopen.click(_reopen, inputs=[session, past], outputs=[gallery, sources, files, last, past_status]).then(_show_first, outputs=[gallery, selected])
+        go.click(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(_show_first, outputs=[gallery, selected]).then(_past, inputs=session, outputs=past)
+        prompt.submit(_generate, inputs=inputs, outputs=[gallery, sources, files, last]).then(_show_first, outputs=[gallery, selected]).then(_past, inputs=session, outputs=past)
+        more.click(_more, inputs=[session, last], outputs=[gallery, sources, files, last]).then(_show_first, outputs=[gallery, selected]).then(_past, inputs=session, outputs=past)
+        refine.click(_refine, inputs=[session, last, selected, prompt, style], outputs=[gallery, sources, files, last]).then(_show_first, outputs=[gallery, selected]).then(_past, inputs=session, outputs=past)
         gallery.select(_select, inputs=None, outputs=selected)
         chips.select(_add_person, inputs=people, outputs=people)
         upscale_btn.click(_upscale, inputs=[session, gallery, last, files], outputs=files)
