@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from photogen.create.studio import CreateRequest, Creation, Studio, choose_mode,
 from photogen.create.templates import list_templates
 from photogen.errors import PhotogenError
 from photogen.library.library import Library
-from photogen.library.photos import list_photos
+from photogen.library.photos import list_photos, people_in_photos
 from photogen.ui import served
 from photogen.ui.common import readable_errors, require
 from photogen.ui.session import UISession
@@ -155,32 +156,32 @@ def creation_choices(library: Library) -> list[tuple[str, int]]:
 
 def record_markdown(library: Library, record: Any) -> str:
     """The sources of a reopened creation, as `sources_markdown` shows a new one."""
-    lines = [f"**{'Instant style (not AI-generated)' if record.kind == 'instant' else 'AI-generated'}**, creation #{record.id}, made {record.created_at[:16].replace('T', ' ')}"]
-    if record.model:
-        lines.append(f"Model: {record.model}")
-    if record.prompt:
-        lines.append(f"Prompt: *{record.prompt}*")
+    made = record.created_at[:16].replace("T", " ")
+    prompt = f"Prompt: *{record.prompt}*" if record.prompt else None
+    return _sources(library, record.kind, f"creation #{record.id}, made {made}", record.model, prompt, record.photo_ids, record.people)
+
+
+def named_in_photos(library: Library, photo_ids: list[int]) -> list[str]:
+    """The named people in these photos (faces and source tags), in most of them first."""
+    by_photo = people_in_photos(library)
+    counts = Counter(name for pid in set(photo_ids) for name in by_photo.get(pid, []))
+    return [name for name, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _sources(library: Library, kind: str, what: str, model: str | None, prompt: str | None, photo_ids: list[int], people: list[str]) -> str:
+    lines = [f"**{'Instant style (not AI-generated)' if kind == 'instant' else 'AI-generated'}**, {what}"]
+    if model:
+        lines.append(f"Model: {model}")
+    if prompt:
+        lines.append(prompt)
     photos = {p.id: p for p in list_photos(library)}
-    used = [f"#{pid} {Path(photos[pid].path).name}" for pid in record.photo_ids if pid in photos]
+    used = [f"#{pid} {Path(photos[pid].path).name}" for pid in photo_ids if pid in photos]
     lines.append("Photos used: " + (", ".join(used) if used else "none"))
-    lines.append("People: " + (", ".join(record.people) if record.people else "none"))
-    in_photos = people_in_photos(library, record.photo_ids)
+    lines.append("People: " + (", ".join(people) if people else "none"))
+    in_photos = named_in_photos(library, photo_ids)
     if in_photos:
         lines.append("In those photos: " + ", ".join(in_photos))
     return "\n\n".join(lines)
-
-
-def people_in_photos(library: Library, photo_ids: list[int]) -> list[str]:
-    """The named people whose faces are in these photos, most photos first."""
-    if not photo_ids:
-        return []
-    marks = ",".join("?" * len(photo_ids))
-    rows = library.catalog.query(
-        f"""SELECT p.name, count(DISTINCT f.photo_id) AS n FROM faces f JOIN people p ON p.id = f.person_id
-            WHERE f.photo_id IN ({marks}) AND p.name IS NOT NULL AND p.hidden = 0 GROUP BY p.id ORDER BY n DESC, p.name""",
-        [int(i) for i in photo_ids],
-    )
-    return [r["name"] for r in rows]
 
 
 def suggestion_texts(library: Library) -> list[str]:
@@ -197,19 +198,9 @@ def caption(creation: Creation, index: int) -> str:
 
 
 def sources_markdown(library: Library, creation: Creation) -> str:
-    lines = [f"**{'Instant style (not AI-generated)' if creation.kind == 'instant' else 'AI-generated'}**, creation #{creation.id}"]
-    if creation.model:
-        lines.append(f"Model: {creation.model}")
-    if creation.model_prompt:
-        lines.append(f"Prompt shown to the model: *{creation.model_prompt}*")
-    photos = {p.id: p for p in list_photos(library)}
-    used = [f"#{pid} {Path(photos[pid].path).name}" for pid in creation.source_photo_ids if pid in photos]
-    lines.append("Photos used: " + (", ".join(used) if used else "none"))
-    lines.append("People: " + (", ".join(n for _, n in creation.people) if creation.people else "none"))
-    in_photos = people_in_photos(library, creation.source_photo_ids)
-    if in_photos:
-        lines.append("In those photos: " + ", ".join(in_photos))
-    return "\n\n".join(lines)
+    prompt = f"Prompt shown to the model: *{creation.model_prompt}*" if creation.model_prompt else None
+    people = [name for _, name in creation.people]
+    return _sources(library, creation.kind, f"creation #{creation.id}", creation.model, prompt, creation.source_photo_ids, people)
 
 
 def build_request(
