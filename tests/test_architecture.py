@@ -193,11 +193,7 @@ LEFT_SQL: set[str] = {
     "photogen/faces/indexing.py",
     "photogen/faces/people.py",
     "photogen/generate/identity/references.py",
-    "photogen/ui/connect_tab.py",
     "photogen/ui/create_tab.py",
-    "photogen/ui/library_tab.py",
-    "photogen/ui/privacy_tab.py",
-    "photogen/ui/served.py",
 }
 LEFT_STATE: set[str] = {
     "photogen/faces/indexing.py:_workers",

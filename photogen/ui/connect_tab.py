@@ -11,6 +11,7 @@ from photogen.errors import PhotogenError, Refusal
 from photogen.library.consent import add_folder_source
 from photogen.library.indexer import index_library
 from photogen.library.library import Library
+from photogen.library.overview import source_summaries
 from photogen.library.sources.folder import FolderSource
 from photogen.library.sources.upload import add_uploads
 from photogen.ui.access import Capability, role_of
@@ -25,14 +26,7 @@ SOURCE_COLUMNS = ["Source", "Kind", "Albums allowed", "Photos"]
 
 
 def source_rows(library: Library) -> list[list[Any]]:
-    rows = library.catalog.query(
-        """SELECT s.name, s.kind,
-                  (SELECT count(*) FROM albums a JOIN grants g ON g.album_id = a.id WHERE a.source_id = s.id) AS allowed,
-                  (SELECT count(*) FROM albums a WHERE a.source_id = s.id) AS albums,
-                  (SELECT count(DISTINCT f.photo_id) FROM photo_files f JOIN albums a ON a.id = f.album_id WHERE a.source_id = s.id) AS photos
-           FROM sources s ORDER BY s.name"""
-    )
-    return [[r["name"], r["kind"], f"{r['allowed']} of {r['albums']}", r["photos"]] for r in rows]
+    return [[s.name, s.kind, f"{s.allowed} of {s.albums}", s.photos] for s in source_summaries(library)]
 
 
 def folder_albums(path: str) -> list[str]:

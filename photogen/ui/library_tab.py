@@ -11,6 +11,7 @@ from PIL import Image
 from photogen.errors import PhotogenError
 from photogen.library.consent import list_albums, remove_photo
 from photogen.library.library import Library
+from photogen.library.overview import skipped_files
 from photogen.library.photos import get_photo, list_photos, thumbnail_bytes
 from photogen.library.sources.upload import remove_upload
 from photogen.ui import access, served
@@ -76,11 +77,7 @@ SKIPPED_COLUMNS = ["Album", "File", "Why", "Key"]
 
 def skipped_rows(library: Library) -> list[list[Any]]:
     """Files photogen found but could not read, by their own name (an upload's content-hash prefix dropped)."""
-    rows = library.catalog.query(
-        """SELECT k.album_id, k.rel_path, k.reason, a.name AS album, s.kind FROM skipped k
-           JOIN albums a ON a.id = k.album_id JOIN sources s ON s.id = a.source_id ORDER BY a.name, k.rel_path"""
-    )
-    return [[r["album"], shown_name(r["rel_path"], r["kind"]), r["reason"], f"{r['album_id']}:{r['rel_path']}"] for r in rows]
+    return [[k.album, shown_name(k.rel_path, k.kind), k.reason, f"{k.album_id}:{k.rel_path}"] for k in skipped_files(library)]
 
 
 def shown_name(rel_path: str, kind: str) -> str:

@@ -10,6 +10,7 @@ import gradio as gr
 from photogen.errors import PhotogenError
 from photogen.library.consent import allow_album, list_albums, revoke_album, revoke_impact, revoke_source
 from photogen.library.library import Library
+from photogen.library.overview import recent_audit, source_names
 from photogen.library.privacy import privacy_report
 from photogen.ui.access import Capability, role_of
 from photogen.ui.access import require as require_role
@@ -22,7 +23,7 @@ def grant_choices(library: Library) -> tuple[list[str], list[str], list[str]]:
     albums = list_albums(library)
     allowed = [a.qualified_name for a in albums if a.allowed]
     closed = [a.qualified_name for a in albums if not a.allowed]
-    sources = [r[0] for r in library.catalog.query("SELECT name FROM sources ORDER BY name")]
+    sources = source_names(library)
     return allowed, closed, sources
 
 
@@ -32,8 +33,7 @@ def stored_rows(library: Library) -> list[list[Any]]:
 
 
 def audit_rows(library: Library, limit: int = 200) -> list[list[Any]]:
-    rows = library.catalog.query("SELECT at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?", (limit,))
-    return [[r["at"], r["actor"], r["action"], r["target"] or "", _short(r["detail"])] for r in rows]
+    return [[e.at, e.actor, e.action, e.target or "", _short(e.detail)] for e in recent_audit(library, limit)]
 
 
 def model_license_rows(library: Library) -> list[list[Any]]:

@@ -207,8 +207,10 @@ class ServedFiles:
 
     def forget_missing(self, library: Any) -> int:
         """Delete the served copies whose photos or creation the library no longer has (after a purge)."""
-        live_photos = {r[0] for r in library.catalog.query("SELECT id FROM photos WHERE excluded = 0")}
-        live_creations = {r[0] for r in library.catalog.query("SELECT id FROM creations")}
+        from photogen.library.overview import live_creation_ids, live_photo_ids
+
+        live_photos = live_photo_ids(library)
+        live_creations = live_creation_ids(library)
         with self._lock:
             stale = [
                 path
