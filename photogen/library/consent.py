@@ -1,103 +1,34 @@
-"""Consent: sources, album grants, exclusions, and revocation that leaves nothing behind.
+"""Consent: connecting a folder, exclusions, and revocation that leaves nothing behind.
 
-Adding a source is the act of consent; the user names the albums it grants. Albums that appear
-later stay closed until allowed. Revoking deletes, in one transaction, every row derived from the
-photos that lose their grant; the encrypted files those rows owned are then removed from disk.
+Revoking deletes, in one transaction, every row derived from the photos that lose their grant;
+the encrypted files those rows owned are then removed from disk. A source that holds something
+outside the catalog (the Picker's Google grant) is told through its kind's `revoke` first. The
+grants themselves (adding a source, allowing an album) live in `grants` and are named here too.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from photogen.errors import PhotogenError
-from photogen.library.catalog import Catalog, utc_now
+from photogen.library.catalog import Catalog
+from photogen.library.grants import ALL as ALL
+from photogen.library.grants import AlbumInfo as AlbumInfo
+from photogen.library.grants import add_source as add_source
+from photogen.library.grants import allow_album as allow_album
+from photogen.library.grants import find_album as find_album
+from photogen.library.grants import list_albums as list_albums
+from photogen.library.grants import record_new_albums
 from photogen.library.library import Library
-from photogen.library.sources import AlbumRef
+from photogen.library.overview import source_names
 from photogen.library.sources.folder import FolderSource
-from photogen.library.sources.registry import open_source
+from photogen.library.sources.registry import open_source, source_kind
 
 log = logging.getLogger(__name__)
-
-ALL = "all"
-
-
-@dataclass(frozen=True)
-class AlbumInfo:
-    id: int
-    source: str
-    name: str
-    allowed: bool
-    photo_count: int
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.source}/{self.name}"
-
-
-def add_source(
-    library: Library,
-    *,
-    name: str,
-    kind: str,
-    location: str,
-    albums: Sequence[AlbumRef],
-    allow: Sequence[str],
-    config: dict | None = None,
-    allow_all: bool | None = None,
-) -> int:
-    """Record a source and its albums, and grant the albums the user named. Returns the source id.
-
-    `allow_all=None` reads `allow == ["all"]` as "every album" (the CLI's `--allow all`); callers that
-    pass album names picked from a list (the UI) say `allow_all=False`, so an album named "all" is just that.
-    """
-    cat = library.catalog
-    if not name or "/" in name:
-        raise PhotogenError("A source name must be non-empty and contain no '/'.")
-    if cat.one("SELECT 1 FROM sources WHERE name = ?", (name,)):
-        raise PhotogenError(f"A source named {name!r} already exists; pick another --name.")
-    if allow_all is None:
-        allow_all = list(allow) == [ALL]
-    if not allow and not allow_all:
-        raise PhotogenError("Say which albums photogen may use: --allow all, or --allow ALBUM ...")
-    wanted = {a.key for a in albums} if allow_all else _resolve_allow(albums, allow)
-    with cat.tx():
-        source_id = cat.execute(
-            "INSERT INTO sources (name, kind, location, config, created_at) VALUES (?, ?, ?, ?, ?)",
-            (name, kind, location, json.dumps(config or {}), utc_now()),
-        ).lastrowid
-        cat.audit("source.add", name, kind=kind, albums=len(albums))
-        for album in albums:
-            album_id = _insert_album(cat, source_id, album)
-            if album.key in wanted:
-                _grant(cat, album_id, f"{name}/{album.name}")
-    return int(source_id)
-
-
-def _resolve_allow(albums: Sequence[AlbumRef], allow: Sequence[str]) -> set[str]:
-    by_name = {a.name: a.key for a in albums}
-    unknown = [n for n in allow if n not in by_name]
-    if unknown:
-        known = ", ".join(sorted(by_name)) or "(none)"
-        raise PhotogenError(f"No album named {', '.join(map(repr, unknown))} here. Albums: {known}. Nothing was added.")
-    return {by_name[n] for n in allow}
-
-
-def _insert_album(cat: Catalog, source_id: int, album: AlbumRef) -> int:
-    return int(
-        cat.execute(
-            "INSERT INTO albums (source_id, name, key, created_at) VALUES (?, ?, ?, ?)",
-            (source_id, album.name, album.key, utc_now()),
-        ).lastrowid
-    )
-
-
-def _grant(cat: Catalog, album_id: int, label: str) -> None:
-    cat.execute("INSERT OR IGNORE INTO grants (album_id, granted_at) VALUES (?, ?)", (album_id, utc_now()))
-    cat.audit("album.allow", label)
 
 
 def add_folder_source(
@@ -116,50 +47,9 @@ def add_folder_source(
     )
 
 
-def refresh_albums(library: Library, source_row) -> list[str]:
+def refresh_albums(library: Library, source_row: Any) -> list[str]:
     """Record albums that appeared since the last scan (not allowed); returns their names."""
-    cat = library.catalog
-    source = open_source(library, source_row)
-    known = {r["key"] for r in cat.query("SELECT key FROM albums WHERE source_id = ?", (source_row["id"],))}
-    new = [a for a in source.albums() if a.key not in known]
-    with cat.tx():
-        for album in new:
-            _insert_album(cat, source_row["id"], album)
-            cat.audit("album.discovered", f"{source_row['name']}/{album.name}", actor="photogen")
-    return [a.name for a in new]
-
-
-def list_albums(library: Library) -> list[AlbumInfo]:
-    rows = library.catalog.query(
-        """
-        SELECT a.id, s.name AS source, a.name, g.album_id IS NOT NULL AS allowed,
-               (SELECT count(DISTINCT f.photo_id) FROM photo_files f JOIN photos p ON p.id = f.photo_id
-                 WHERE f.album_id = a.id AND p.excluded = 0) AS photo_count
-        FROM albums a JOIN sources s ON s.id = a.source_id LEFT JOIN grants g ON g.album_id = a.id
-        ORDER BY s.name, a.name
-        """
-    )
-    return [AlbumInfo(r["id"], r["source"], r["name"], bool(r["allowed"]), r["photo_count"]) for r in rows]
-
-
-def find_album(library: Library, name: str) -> AlbumInfo:
-    """An album by its name, or by `source/album` when names repeat across sources."""
-    albums = list_albums(library)
-    matches = [a for a in albums if a.qualified_name == name] or [a for a in albums if a.name == name]
-    if not matches:
-        known = ", ".join(a.qualified_name for a in albums) or "(none)"
-        raise PhotogenError(f"No album named {name!r}. Albums: {known}")
-    if len(matches) > 1:
-        options = ", ".join(a.qualified_name for a in matches)
-        raise PhotogenError(f"Several albums are named {name!r}; say which: {options}")
-    return matches[0]
-
-
-def allow_album(library: Library, name: str) -> AlbumInfo:
-    album = find_album(library, name)
-    with library.catalog.tx():
-        _grant(library.catalog, album.id, album.qualified_name)
-    return album
+    return record_new_albums(library, source_row, open_source(library, source_row).albums())
 
 
 @dataclass(frozen=True)
@@ -226,11 +116,11 @@ def revoke_source(library: Library, name: str) -> int:
     cat = library.catalog
     row = cat.one("SELECT * FROM sources WHERE name = ?", (name,))
     if row is None:
-        known = ", ".join(r[0] for r in cat.query("SELECT name FROM sources ORDER BY name")) or "(none)"
+        known = ", ".join(source_names(library)) or "(none)"
         raise PhotogenError(f"No source named {name!r}. Sources: {known}")
-    revoke_hook = REVOKE_HOOKS.get(row["kind"])
-    if revoke_hook is not None:
-        revoke_hook(library, row)  # e.g. revoke the Google OAuth token while we still hold it
+    kind = source_kind(row["kind"])
+    if kind is not None:
+        kind.revoke(library, row)  # e.g. revoke the Google OAuth token while we still hold it
     album_ids = [r[0] for r in cat.query("SELECT id FROM albums WHERE source_id = ?", (row["id"],))]
     with cat.tx():
         purged = _forget_album_contents(cat, album_ids)
@@ -238,11 +128,6 @@ def revoke_source(library: Library, name: str) -> int:
         cat.audit("source.revoke", name, photos_removed=purged)
     _after_purge(library)
     return purged
-
-
-# kind -> callable(library, source_row) run before a source is revoked
-REVOKE_HOOKS: dict[str, object] = {}
-REVOKE_HOOKS["picker"] = lambda library, row: __import__("photogen.library.sources.picker", fromlist=["_"]).revoke_picker_token(library, row)
 
 
 def exclude_photo(library: Library, photo_id: int) -> None:
@@ -276,12 +161,12 @@ def remove_photo(library: Library, photo_id: int) -> str:
     )
     if cat.one("SELECT 1 FROM photos WHERE id = ?", (photo_id,)) is None:
         raise PhotogenError(f"No photo with id {photo_id}; see `photogen photos list`.")
-    if not files or any(f["kind"] not in COPYING_KINDS for f in files):
+    if not files or any(_copies_prefix(f["kind"]) is None for f in files):
         exclude_photo(library, photo_id)
         return "Excluded: photogen will not use it again (your file is not touched)."
     with cat.tx():
         for f in files:
-            cat.execute("DELETE FROM blobs WHERE name = ?", (f"{COPYING_KINDS[f['kind']]}:{f['source_id']}:{f['rel_path']}",))
+            cat.execute("DELETE FROM blobs WHERE name = ?", (f"{_copies_prefix(f['kind'])}:{f['source_id']}:{f['rel_path']}",))
             cat.execute("DELETE FROM photo_files WHERE id = ?", (f["id"],))
         purge_orphan_photos(cat)
         cat.audit("photo.delete", str(photo_id))
@@ -292,15 +177,17 @@ def remove_photo(library: Library, photo_id: int) -> str:
 def _forget_album_copies(cat: Catalog, album_id: int) -> None:
     """Sources that hold their own copies of photos (uploads, Picker downloads) drop the album's copies."""
     row = cat.one("SELECT a.key, s.id AS source_id, s.kind FROM albums a JOIN sources s ON s.id = a.source_id WHERE a.id = ?", (album_id,))
-    if row is not None and row["kind"] in COPYING_KINDS:
-        prefix = f"{COPYING_KINDS[row['kind']]}:{row['source_id']}:{row['key']}/"
+    if row is not None and (copies := _copies_prefix(row["kind"])) is not None:
+        prefix = f"{copies}:{row['source_id']}:{row['key']}/"
         cat.execute(
             "DELETE FROM blobs WHERE source_id = ? AND substr(name, 1, ?) = ?", (row["source_id"], len(prefix), prefix)
         )
 
 
-# kind -> blob name prefix of the copies it keeps, named "<prefix>:<source id>:<album key>/<file>"
-COPYING_KINDS: dict[str, str] = {"upload": "upload", "picker": "picker"}
+def _copies_prefix(kind_name: str) -> str | None:
+    """The blob name prefix of the copies a kind of source keeps, named "<prefix>:<source id>:<album key>/<file>"."""
+    kind = source_kind(kind_name)
+    return kind.copies if kind is not None else None
 
 
 def _forget_album_contents(cat: Catalog, album_ids: Iterable[int]) -> int:

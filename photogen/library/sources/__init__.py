@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from photogen.library.library import Library
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,22 @@ class PhotoSource(Protocol):
 
     def display_path(self, rel_path: str) -> str:
         """A path the user recognises, for listings."""
+
+
+class SourceKind(Protocol):
+    """A kind of source as the library sees it (each source class is one): how to open a source from
+    its catalog row, and what to let go of when the user revokes it. `registry.SOURCE_KINDS` lists them."""
+
+    kind: str
+    # the blob name prefix of the copies this kind keeps ("<copies>:<source id>:<album key>/<file>"),
+    # or None when it reads the user's own files in place
+    copies: str | None
+
+    def from_row(self, library: Library, row: Any) -> PhotoSource:
+        """The source a `sources` row describes."""
+
+    def revoke(self, library: Library, row: Any) -> None:
+        """Called before a source of this kind is forgotten: release what it holds outside the catalog."""
 
 
 def encode_path(raw: bytes) -> str:

@@ -7,9 +7,13 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from photogen.errors import PhotogenError
 from photogen.library.sources import AlbumRef, FileRef, decode_path, encode_path, printable_path
+
+if TYPE_CHECKING:
+    from photogen.library.library import Library
 
 ROOT_ALBUM_KEY = ""
 _IGNORED = {"thumbs.db", "desktop.ini", ".ds_store"}
@@ -18,6 +22,15 @@ MAX_FILE_BYTES = 512 * 1024 * 1024  # a larger "photo" is not one we can safely 
 
 class FolderSource:
     kind = "folder"
+    copies = None  # reads the user's files in place
+
+    @classmethod
+    def from_row(cls, library: Library, row: Any) -> FolderSource:
+        return cls(Path(row["location"]), row["name"])
+
+    @staticmethod
+    def revoke(library: Library, row: Any) -> None:
+        """A folder holds nothing outside the catalog: revoking forgets what was read from it."""
 
     def __init__(self, root: Path, name: str) -> None:
         self.root = Path(os.path.abspath(root))

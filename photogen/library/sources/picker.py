@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photogen.errors import PhotogenError
+from photogen.library.grants import add_source, allow_album, list_albums, record_new_albums
 from photogen.library.sources import AlbumRef, FileRef, printable_path
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 
 KIND = "picker"
 DEFAULT_SOURCE_NAME = "Google Photos"
-BLOB_PREFIX = "picker"  # "picker:<source id>:<album>/<file>", the scheme consent's COPYING_KINDS expects
+BLOB_PREFIX = "picker"  # "picker:<source id>:<album>/<file>"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/heic": ".heic", "image/heif": ".heif", "image/webp": ".webp",
                "image/gif": ".gif", "image/tiff": ".tif"}
@@ -58,11 +59,21 @@ class PickerSource:
     """The copies of picked photos: one album per name the user gave a pick."""
 
     kind = KIND
+    copies = BLOB_PREFIX
 
     def __init__(self, library: Library, row: Any) -> None:
         self._library = library
         self._source_id = int(row["id"])
         self._config = _config(row)
+
+    @classmethod
+    def from_row(cls, library: Library, row: Any) -> PickerSource:
+        return cls(library, row)
+
+    @staticmethod
+    def revoke(library: Library, row: Any) -> None:
+        """Before a picker source is forgotten: close its open session and revoke the grant at Google."""
+        revoke_picker_token(library, row)
 
     def albums(self) -> list[AlbumRef]:
         return [AlbumRef(key=name, name=name) for name in sorted(self._config["albums"])]
@@ -90,10 +101,6 @@ class PickerSource:
 
     def display_path(self, rel_path: str) -> str:
         return f"Google Photos (picked): {printable_path(rel_path)}"
-
-
-def open_picker_source(library: Library, row: Any) -> PickerSource:
-    return PickerSource(library, row)
 
 
 # ---- picking ----------------------------------------------------------------------------------
@@ -141,7 +148,6 @@ def _connect(
     library: Library, source_name: str, client_file: Path | None, settings: GoogleSettings, authorize: Authorizer
 ) -> tuple[Any, Credentials]:
     """The picker source and working credentials: stored ones, refreshed, or a new sign-in."""
-    from photogen.library.consent import add_source
     from photogen.library.google.oauth import ReconnectNeeded, load_token, refresh, save_token
 
     cat = library.catalog
@@ -265,7 +271,6 @@ def pick_photos(
     clock: Callable[[], float] = time.monotonic,
 ) -> PickResult:
     """Let the user pick photos in Google Photos and store copies of them in `album`."""
-    from photogen.library.consent import allow_album, list_albums, refresh_albums
     from photogen.library.google.oauth import ReconnectNeeded, run_installed_app_flow, save_token
     from photogen.library.google.picker_api import PickerApiError, PickerClient
     from photogen.library.google.settings import GoogleSettings
@@ -360,7 +365,8 @@ def pick_photos(
             config.pop("pending", None)
             cat.execute("UPDATE sources SET config = ? WHERE id = ?", (json.dumps(config), source_id))
             cat.audit("google.pick", f"{source_name}/{album}", downloaded=result.downloaded, skipped=len(result.skipped))
-        refresh_albums(library, cat.one("SELECT * FROM sources WHERE id = ?", (source_id,)))
+        fresh = cat.one("SELECT * FROM sources WHERE id = ?", (source_id,))
+        record_new_albums(library, fresh, PickerSource(library, fresh).albums())
         if not next(a for a in list_albums(library) if a.source == source_name and a.name == album).allowed:
             allow_album(library, f"{source_name}/{album}")
         _forget_session(client, {"session_id": session["id"]})

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photogen.errors import PhotogenError
+from photogen.library.grants import add_source, allow_album, list_albums, record_new_albums
 from photogen.library.sources import AlbumRef, FileRef, encode_path, printable_path
 
 if TYPE_CHECKING:
@@ -511,6 +512,17 @@ def _media_kind(name: str) -> str | None:
 
 class TakeoutSource:
     kind = KIND
+    copies = None  # reads the export in place
+
+    @classmethod
+    def from_row(cls, library: Library, row: Any) -> TakeoutSource:
+        """The parts are kept in the source's config."""
+        config = json.loads(row["config"] or "{}")
+        return cls([Path(p) for p in config.get("parts", [row["location"]])], row["name"])
+
+    @staticmethod
+    def revoke(library: Library, row: Any) -> None:
+        """An export on disk holds no grant to give back: revoking forgets what was read from it."""
 
     def __init__(self, parts: Sequence[Path], name: str) -> None:
         self.parts = [_Part(i, Path(p)) for i, p in enumerate(parts)]
@@ -807,15 +819,6 @@ def resolve_parts(paths: Sequence[Path]) -> list[Path]:
     return parts
 
 
-def open_takeout_source(library: Library, row: Any) -> TakeoutSource:
-    """Registry entry: the parts are kept in the source's config."""
-    from photogen.library.sources.registry import source_config
-
-    config = source_config(row)
-    parts = [Path(p) for p in config.get("parts", [row["location"]])]
-    return TakeoutSource(parts, row["name"])
-
-
 @dataclass
 class TakeoutAdded:
     source: str
@@ -846,7 +849,6 @@ def add_takeout(
     removes by path and content hash instead of importing everything twice.
     """
     from photogen.library.catalog import utc_now
-    from photogen.library.consent import add_source, allow_album, list_albums, refresh_albums
 
     name = (name or DEFAULT_SOURCE_NAME).strip()
     parts = resolve_parts(paths)
@@ -874,7 +876,7 @@ def add_takeout(
             cat.execute("UPDATE sources SET location = ?, config = ? WHERE id = ?", (location, json.dumps(config), row["id"]))
             cat.audit("source.update", name, kind=KIND, parts=len(parts), at=utc_now())
         row = cat.one("SELECT * FROM sources WHERE id = ?", (row["id"],))
-        refresh_albums(library, row)
+        record_new_albums(library, row, TakeoutSource.from_row(library, row).albums())
         wanted = {a.key for a in scan.albums} if every else {by_name[n].key for n in allow}
         for album in cat.query("SELECT key, name FROM albums WHERE source_id = ?", (row["id"],)):
             if album["key"] in wanted:
@@ -895,7 +897,6 @@ __all__ = [
     "TakeoutScan",
     "TakeoutAdded",
     "add_takeout",
-    "open_takeout_source",
     "resolve_parts",
     "sidecar_candidates",
     "parse_sidecar",

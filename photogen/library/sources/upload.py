@@ -12,25 +12,36 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photogen.errors import PhotogenError
+from photogen.library.grants import add_source, allow_album, list_albums, record_new_albums
 from photogen.library.sources import AlbumRef, FileRef, printable_path
 
 if TYPE_CHECKING:
     from photogen.library.library import Library
 
 UPLOADS_SOURCE = "Uploads"
+BLOB_PREFIX = "upload"  # "upload:<source id>:<album>/<file>"
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 
 
 def _blob_name(source_id: int, rel_path: str) -> str:
-    return f"upload:{source_id}:{rel_path}"
+    return f"{BLOB_PREFIX}:{source_id}:{rel_path}"
 
 
 class UploadSource:
     kind = "upload"
+    copies = BLOB_PREFIX
 
     def __init__(self, library: Library, row: Any) -> None:
         self._library = library
         self._source_id = int(row["id"])
+
+    @classmethod
+    def from_row(cls, library: Library, row: Any) -> UploadSource:
+        return cls(library, row)
+
+    @staticmethod
+    def revoke(library: Library, row: Any) -> None:
+        """The uploaded copies are blobs the source owns: revoking deletes them with the rest."""
 
     def _entries(self) -> list[tuple[str, int]]:
         prefix = _blob_name(self._source_id, "")
@@ -88,7 +99,6 @@ def add_uploads(library: Library, files: Iterable[Path], album: str, *, delete_o
 
     Uploading is itself the act of consent for those photos. Returns the number stored.
     """
-    from photogen.library.consent import add_source, allow_album, list_albums, refresh_albums
 
     album = album.strip().replace("/", "-") or "Uploads"
     cat = library.catalog
@@ -120,7 +130,7 @@ def add_uploads(library: Library, files: Iterable[Path], album: str, *, delete_o
     if delete_originals:  # the web server's temp copies are plaintext: once stored, none is left behind
         for path in paths:
             path.unlink(missing_ok=True)
-    refresh_albums(library, row)
+    record_new_albums(library, row, UploadSource(library, row).albums())
     if not next(a for a in list_albums(library) if a.source == UPLOADS_SOURCE and a.name == album).allowed:
         allow_album(library, f"{UPLOADS_SOURCE}/{album}")
     return stored
