@@ -185,7 +185,6 @@ LEFT_CYCLES: set[str] = {
     "photogen.generate.commands <-> photogen.generate.identity.generation",
 }
 LEFT_SQL: set[str] = {
-    "photogen/cli.py",
     "photogen/create/context.py",
     "photogen/create/creations.py",
     "photogen/create/studio.py",
@@ -200,7 +199,6 @@ LEFT_STATE: set[str] = {
     "photogen/providers.py:_noticed",
 }
 LEFT_LONG: set[str] = {
-    "photogen/cli.py",
     "photogen/create/layout.py",
     "photogen/create/prompt.py",
     "photogen/create/provenance.py",
