@@ -13,7 +13,7 @@ group = typer.Typer(help="Albums and their grants.", no_args_is_help=True)
 @group.command("list")
 def albums_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """Albums with their grant state and photo counts."""
-    from photogen.library.consent import list_albums
+    from photogen.library.grants import list_albums
 
     albums = in_library(ctx, list_albums)
     data = [{"id": a.id, "source": a.source, "name": a.name, "allowed": a.allowed, "photo_count": a.photo_count} for a in albums]
@@ -23,7 +23,7 @@ def albums_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 @group.command("allow")
 def albums_allow(ctx: typer.Context, name: str) -> None:
     """Allow photogen to use an album (name, or source/name)."""
-    from photogen.library.consent import allow_album
+    from photogen.library.grants import allow_album
 
     album = in_library(ctx, allow_album, name)
     typer.echo(f"Allowed {album.qualified_name}. Run `photogen index` to read it.")

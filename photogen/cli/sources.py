@@ -23,7 +23,8 @@ def sources_add_folder(
     name: Annotated[str | None, typer.Option("--name", help="A name for this source (default: the folder's name).")] = None,
 ) -> None:
     """Add a local folder, allowing the albums you name."""
-    from photogen.library.consent import add_folder_source, list_albums
+    from photogen.library.consent import add_folder_source
+    from photogen.library.grants import list_albums
 
     with library(ctx) as lib:
         add_folder_source(lib, path, allow, name)
