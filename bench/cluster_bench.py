@@ -44,7 +44,7 @@ def _peak_mib() -> float:
 
 def synthetic_library(faces: int, seed: int = 0) -> tuple[list, np.ndarray]:
     """(FaceRecords, identity per face)."""
-    from photogen.faces.cluster import FaceRecord
+    from photogen.faces.cluster_types import FaceRecord
 
     rng = np.random.default_rng(seed)
     people = faces // PER_PERSON
@@ -103,7 +103,8 @@ def run_full(size: int, repeat: int) -> dict:
 
 
 def run_incremental(size: int, repeat: int) -> dict:
-    from photogen.faces.cluster import FaceRecord, recluster_around
+    from photogen.faces.cluster_types import FaceRecord
+    from photogen.faces.incremental import recluster_around
 
     records, identity = synthetic_library(size + 1000, seed=1)
     known, extra = records[:size], records[size:]

@@ -188,13 +188,9 @@ LEFT_SQL: set[str] = {
     "photogen/create/context.py",
     "photogen/create/creations.py",
     "photogen/create/studio.py",
-    "photogen/faces/indexing.py",
-    "photogen/faces/people.py",
-    "photogen/generate/identity/references.py",
     "photogen/ui/create_tab.py",
 }
 LEFT_STATE: set[str] = {
-    "photogen/faces/indexing.py:_workers",
     "photogen/generate/manifest.py:_hash_memo",
     "photogen/providers.py:_noticed",
 }
@@ -203,8 +199,6 @@ LEFT_LONG: set[str] = {
     "photogen/create/prompt.py",
     "photogen/create/provenance.py",
     "photogen/create/studio.py",
-    "photogen/faces/cluster.py",
-    "photogen/faces/people.py",
     "photogen/generate/commands.py",
     "photogen/generate/export.py",
     "photogen/generate/identity/unet.py",
@@ -213,7 +207,6 @@ LEFT_LONG: set[str] = {
     "photogen/library/sources/picker.py",
     "photogen/library/sources/takeout.py",
     "photogen/ui/create_tab.py",
-    "photogen/ui/people_tab.py",
 }
 
 

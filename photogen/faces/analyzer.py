@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from photogen.box import Box
 from photogen.faces.alignment import ALIGNED_SIZE, align_face
 from photogen.faces.backend import FaceBackend, create_backend
 from photogen.faces.detection import as_rgb
@@ -21,12 +22,12 @@ logger = logging.getLogger(__name__)
 class Face:
     """One face found in a photo.
 
-    `box` is (x, y, w, h) in the photo's pixels, clipped to the photo; `landmarks` (5x2, float32)
+    `box` is in the photo's whole pixels, clipped to the photo; `landmarks` (5x2, float32)
     are not clipped, so a face cut by the border keeps its true geometry. `embedding` is a unit
     float32 vector in the space of the backend named by `backend`.
     """
 
-    box: tuple[int, int, int, int]
+    box: Box
     landmarks: np.ndarray
     score: float
     quality: float
@@ -69,7 +70,7 @@ class FaceAnalyzer:
         rgbs = [as_rgb(image) for image in images]
 
         # 2. Detect (the backend works on a resized copy and maps results back to these pixels)
-        found = [[d for d in self.backend.detect(rgb) if min(d.box[2], d.box[3]) >= self.min_face_px] for rgb in rgbs]
+        found = [[d for d in self.backend.detect(rgb) if min(d.box.w, d.box.h) >= self.min_face_px] for rgb in rgbs]
         if not any(found):
             return [[] for _ in rgbs]
 
@@ -109,8 +110,8 @@ class FaceAnalyzer:
         return results
 
 
-def _clip_box(box: tuple[float, float, float, float], width: int, height: int) -> tuple[int, int, int, int]:
-    x, y, w, h = box
-    x0, y0 = max(0, int(round(x))), max(0, int(round(y)))
-    x1, y1 = min(width, int(round(x + w))), min(height, int(round(y + h)))
-    return x0, y0, max(0, x1 - x0), max(0, y1 - y0)
+def _clip_box(box: Box, width: int, height: int) -> Box:
+    """The box in whole pixels (corners rounded), cut to a `width` x `height` photo."""
+    x0, y0, x1, y1 = (int(round(v)) for v in box.corners())
+    x0, y0, x1, y1 = max(0, x0), max(0, y0), min(width, x1), min(height, y1)
+    return Box(x0, y0, max(0, x1 - x0), max(0, y1 - y0))

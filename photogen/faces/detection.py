@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from photogen.box import Box
 from photogen.errors import PhotogenError
 from photogen.faces.model import FaceModel, RuntimeFactory
 from photogen.faces.model_files import YUNET, load_model
@@ -22,12 +23,12 @@ _STRIDES = (8, 16, 32)
 class Detection:
     """One detected face in the coordinates of the image it was found in.
 
-    `box` is (x, y, w, h) and may reach past the image border for a face the border cuts.
+    `box` may reach past the image border for a face the border cuts.
     `landmarks` is 5x2 (x, y): the eye on the image's left, the other eye, nose tip, mouth corner
     on the image's left, the other mouth corner.
     """
 
-    box: tuple[float, float, float, float]
+    box: Box
     landmarks: np.ndarray
     score: float
 
@@ -189,5 +190,5 @@ class YuNetDetector(FaceModel[np.ndarray, list[Detection]]):
             if x >= width or y >= height:
                 continue  # found in the padding only
             landmarks = (marks[i] / scale).astype(np.float32)
-            detections.append(Detection(box=(x, y, w, h), landmarks=landmarks, score=float(scores[i])))
+            detections.append(Detection(box=Box(x, y, w, h), landmarks=landmarks, score=float(scores[i])))
         return detections

@@ -20,14 +20,16 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from photogen.box import Box
 from photogen.faces.analyzer import Face, FaceAnalyzer
 from photogen.faces.backend import create_backend
-from photogen.faces.people import ClusteringReport, assign_unassigned, encode_vector
+from photogen.faces.people.grouping import assign_unassigned
+from photogen.faces.people.records import ClusteringReport
 from photogen.faces.workers import FaceWorkers, limit_malloc_arenas, release_free_memory, worker_layout
+from photogen.library import faces_store
 from photogen.library.images import load_rgb
 from photogen.library.library import Library
 from photogen.library.photos import read_original
-from photogen.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -57,39 +59,37 @@ class FaceIndexReport:
         }
 
 
-_workers: dict[tuple[Any, ...], FaceWorkers] = {}
-_workers_lock = threading.Lock()
+_WORKERS_LOCK = "faces.workers.lock"
 
 
-def shared_workers(settings: Settings) -> FaceWorkers:
-    """The analyzers for this model configuration, built once for the whole process.
+def shared_workers(library: Library) -> FaceWorkers:
+    """The analyzers for the library's model configuration, built once and kept as long as the library.
 
-    A cache of loaded models, not per-user state: every session asking with the same settings gets
-    the same read-only models, so their ONNX sessions are built once. The workers share one
-    analyzer: ONNX Runtime runs one session from several threads at once, and a copy of the
-    models a worker cost ~100 MiB more peak memory each (measured with bench/faces_bench.py).
+    A cache of loaded models on `Library.cache`, not module state: every call for this library
+    gets the same read-only models, so their ONNX sessions are built once, and they go with the
+    library (closed, wiped, or a visitor's session ended). The workers share one analyzer: ONNX
+    Runtime runs one session from several threads at once, and a copy of the models a worker cost
+    ~100 MiB more peak memory each (measured with bench/faces_bench.py).
     """
+    settings = library.settings
     workers, threads = worker_layout(settings.face_workers, settings.onnx_threads)
     key = (settings.face_backend, settings.face_score_threshold, settings.face_detect_max_side, workers, threads)
-    with _workers_lock:
-        pool = _workers.get(key)
+    name = f"faces.workers:{key!r}"
+    with library.cache.setdefault(_WORKERS_LOCK, threading.Lock()):
+        pool = library.cache.get(name)
         if pool is None:
             per_worker = settings.model_copy(update={"onnx_threads": threads})
             limit_malloc_arenas()
             analyzer = FaceAnalyzer(create_backend(settings.face_backend, settings=per_worker))
             analyzer.load()
             release_free_memory()
-            pool = _workers[key] = FaceWorkers([analyzer] * workers)
+            pool = library.cache[name] = FaceWorkers([analyzer] * workers)
     return pool
 
 
 def photos_to_index(library: Library) -> list[int]:
     """Usable photos whose faces have not been looked for yet."""
-    rows = library.catalog.query(
-        """SELECT id FROM photos WHERE excluded = 0 AND faces_indexed = 0
-           AND id IN (SELECT photo_id FROM photo_files) ORDER BY id"""
-    )
-    return [r[0] for r in rows]
+    return faces_store.photos_to_index(library)
 
 
 def index_faces(
@@ -97,14 +97,13 @@ def index_faces(
 ) -> FaceIndexReport:
     """Detect and embed the faces of new photos, then put them on people. Safe to run any time."""
     started = time.monotonic()
-    settings = library.settings
     report = FaceIndexReport()
     todo = photos_to_index(library)
     if progress:
         progress(0, len(todo), "faces")
     fresh: list[int] = []
     if todo:
-        workers = FaceWorkers([analyzer]) if analyzer is not None else shared_workers(settings)
+        workers = FaceWorkers([analyzer]) if analyzer is not None else shared_workers(library)
         for done, photo in enumerate(workers.run(todo, lambda photo_id: _decode(library, photo_id)), start=1):
             if photo.error is not None or photo.image is None:
                 report.skipped.append((photo.item, photo.error or "not decoded"))
@@ -128,40 +127,26 @@ def _decode(library: Library, photo_id: int) -> tuple[np.ndarray, float]:
     image = load_rgb(
         read_original(library, photo_id), settings.max_image_pixels, max_side=settings.face_decode_max_side
     )
-    width = library.catalog.scalar("SELECT width FROM photos WHERE id = ?", (photo_id,))
+    width = faces_store.photo_width(library, photo_id)
     return image, (image.shape[1] / width if width else 1.0)
 
 
 def _store(library: Library, photo_id: int, faces: list[Face], image: np.ndarray, scale: float) -> list[int] | None:
     """One photo's faces, crops and done-mark in one transaction: the new face ids, or None if the
     photo went meanwhile."""
-    cat = library.catalog
-    with cat.tx():
+    with library.catalog.tx():
         # revoked or excluded while we were looking at it, or done by a run beside this one: store nothing
-        if cat.one("SELECT 1 FROM photos WHERE id = ? AND excluded = 0 AND faces_indexed = 0", (photo_id,)) is None:
+        if not faces_store.photo_awaits_faces(library, photo_id):
             return None
         stored = []
         for face in faces:
-            x, y, w, h = (v / scale for v in face.box)
-            face_id = cat.execute(
-                """INSERT INTO faces (photo_id, box_x, box_y, box_w, box_h, landmarks, score, quality, embedding, backend)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    photo_id,
-                    x,
-                    y,
-                    w,
-                    h,
-                    encode_vector(face.landmarks / scale),
-                    face.score,
-                    face.quality,
-                    encode_vector(face.embedding),
-                    face.backend,
-                ),
-            ).lastrowid
-            library.put_blob(face_crop_blob_name(int(face_id)), crop_face(image, face.box), "face", photo_id=photo_id)
-            stored.append(int(face_id))
-        cat.execute("UPDATE photos SET faces_indexed = 1 WHERE id = ?", (photo_id,))
+            box = Box(*(v / scale for v in face.box))  # in the photo's pixels, as indexed
+            face_id = faces_store.insert_face(
+                library, photo_id, box, face.landmarks / scale, face.score, face.quality, face.embedding, face.backend
+            )
+            library.put_blob(face_crop_blob_name(face_id), crop_face(image, face.box), "face", photo_id=photo_id)
+            stored.append(face_id)
+        faces_store.mark_faces_indexed(library, photo_id)
     return stored
 
 
@@ -169,12 +154,12 @@ def face_crop_blob_name(face_id: int) -> str:
     return f"face:{face_id}"
 
 
-def crop_face(image: np.ndarray, box: tuple[float, float, float, float], size: int = CROP_SIZE) -> bytes:
+def crop_face(image: np.ndarray, box: Box, size: int = CROP_SIZE) -> bytes:
     """A square JPEG of the face with some context, edges padded by repeating the border."""
     height, width = image.shape[:2]
-    x, y, w, h = box
-    half = max(w, h) * CROP_CONTEXT / 2
-    cx, cy = x + w / 2, y + h / 2
+    box = Box.of(box)
+    half = max(box.w, box.h) * CROP_CONTEXT / 2
+    cx, cy = box.centre
     x0, y0, x1, y1 = (int(round(v)) for v in (cx - half, cy - half, cx + half, cy + half))
     region = image[max(0, y0) : max(0, min(height, y1)), max(0, x0) : max(0, min(width, x1))]
     if region.size == 0:
@@ -194,5 +179,5 @@ def face_crop(library: Library, face_id: int) -> Image.Image:
     data = library.get_blob(face_crop_blob_name(face_id))
     crop = Image.open(io.BytesIO(data)).convert("RGB")
     # which photo it shows, so a served copy is deleted when that photo is revoked (photogen.ui.served)
-    crop.info["photogen.photo_ids"] = [r[0] for r in library.catalog.query("SELECT photo_id FROM faces WHERE id = ?", (face_id,))]
+    crop.info["photogen.photo_ids"] = faces_store.photo_ids_of_face(library, face_id)
     return crop

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from photogen.box import Box
 from photogen.errors import PhotogenError
 from photogen.faces.detection import Detection, as_rgb
 from photogen.faces.runtime import preferred_providers
@@ -113,7 +114,7 @@ class InsightFaceBackend:
         for (x1, y1, x2, y2, score), marks in zip(boxes, landmarks, strict=True):
             detections.append(
                 Detection(
-                    box=(float(x1), float(y1), float(x2 - x1), float(y2 - y1)),
+                    box=Box(float(x1), float(y1), float(x2 - x1), float(y2 - y1)),
                     landmarks=np.asarray(marks, dtype=np.float32).reshape(5, 2),
                     score=float(score),
                 )

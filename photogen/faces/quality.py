@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from photogen.box import Box
+
 # Face box short side (pixels in the photo) scoring 0 and 1: below ~20 px SFace has nothing to
 # work with; from ~100 px on, the 112x112 crop gets every detail it can hold.
 SIZE_ZERO_PX = 20.0
@@ -35,13 +37,11 @@ class FaceQuality:
         return float(np.prod(np.clip(parts, 0.0, 1.0)) ** (1.0 / 3.0))
 
 
-def size_score(box: tuple[float, float, float, float], image_hw: tuple[int, int]) -> float:
+def size_score(box: Box, image_hw: tuple[int, int]) -> float:
     """From the visible part of the box: a face cut in half by the border has less to offer."""
-    x, y, w, h = box
     height, width = image_hw
-    visible_w = min(x + w, width) - max(x, 0.0)
-    visible_h = min(y + h, height) - max(y, 0.0)
-    short = max(0.0, min(visible_w, visible_h))
+    visible = Box.of(box).clipped(width, height)
+    short = max(0.0, min(visible.w, visible.h))
     return float(np.clip((short - SIZE_ZERO_PX) / (SIZE_FULL_PX - SIZE_ZERO_PX), 0.0, 1.0))
 
 
@@ -78,7 +78,7 @@ def frontalness_score(landmarks: np.ndarray) -> float:
 
 
 def face_quality(
-    box: tuple[float, float, float, float],
+    box: Box,
     landmarks: np.ndarray,
     aligned: np.ndarray,
     image_hw: tuple[int, int],

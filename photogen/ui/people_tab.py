@@ -50,7 +50,7 @@ def person_faces(library: Library, person_id: int | None) -> tuple[list[tuple[Im
     if person_id is None:
         return [], []
     label = people.get_person(library, int(person_id)).label
-    faces = sorted(people.load_faces(library, person_id=int(person_id)), key=lambda f: (-f.quality, f.id))
+    faces = people.faces_of_person(library, int(person_id))
     tiles = [(face_crop(library, f.id), f"{label} · face {f.id} · photo {f.photo_id}") for f in faces]
     return tiles, [f.id for f in faces]
 
@@ -123,17 +123,9 @@ def name_face_action(lib: Library, face_id: Any, name: str) -> tuple[str, int]:
     """Name a face on no one: it joins the person of that name, or becomes a new person with it."""
     if face_id is None:
         raise PhotogenError("Select a face under Faces on no one first.")
-    clean = " ".join((name or "").split())
-    if not clean:
-        raise PhotogenError("Type a name for the face first.")
-    same = [p for p in people.list_people(lib) if p.name and p.name.casefold() == clean.casefold()]
-    if same:
-        people.move_face(lib, int(face_id), same[0].id)
-        return f"Added the face to {same[0].label}.", same[0].id
-    person = people.move_face(lib, int(face_id), people.NEW_PERSON)
-    assert person is not None
-    people.name_person(lib, person, clean)
-    return f"Named the face {clean!r}: a new person.", person
+    person, new = people.name_face(lib, int(face_id), name)
+    label = people.get_person(lib, person).label
+    return (f"Named the face {label!r}: a new person." if new else f"Added the face to {label}."), person
 
 
 def move_action(lib: Library, person_id: int | None, face_id: Any, target: Any) -> tuple[str, int | None]:
@@ -154,8 +146,7 @@ def split_choices(library: Library, person_id: Any) -> list[tuple[str, int]]:
     """The person's faces to tick as "someone else", best first (as their gallery shows them)."""
     if person_id is None:
         return []
-    faces = sorted(people.load_faces(library, person_id=int(person_id)), key=lambda f: (-f.quality, f.id))
-    return [(f"face {f.id} · photo {f.photo_id}", f.id) for f in faces]
+    return [(f"face {f.id} · photo {f.photo_id}", f.id) for f in people.faces_of_person(library, int(person_id))]
 
 
 def split_action(lib: Library, person_id: int, face_ids: Any) -> tuple[str, int]:

@@ -60,7 +60,7 @@ def centroid_scores(portraits: Mapping[str, Sequence[tuple[np.ndarray, float]]])
     own person's centroid built without it (leave one out) and with every other person's full centroid.
     People with a single face give only different-person scores.
     """
-    from photogen.faces.cluster import person_centroid
+    from photogen.faces.reference_faces import person_centroid
 
     def centroid(items: Sequence[tuple[np.ndarray, float]]) -> np.ndarray:
         return person_centroid([e for e, _ in items], [max(q, 1e-3) for _, q in items])

@@ -1,13 +1,13 @@
 """People from the catalog as identity references: who they are, their best faces, their crops.
 
-A thin adapter on the catalog tables (`people`, `faces`, `photos`, `photo_files`, `grants`) so that
-generation does not depend on the faces stage's internals. The rules are the faces stage's:
+A thin adapter on the library's people and face rows (`library.people_store`, `faces_store`) so
+that generation does not depend on the faces stage's internals. The rules are the faces stage's:
 
 - Only faces of photos that are not excluded and sit in an allowed (granted) album count; a revoke
   deletes the derived rows anyway, this also covers an album revoked since.
 - References: the faces the user pinned (best quality first), then the best automatic ones by quality
-  (`faces.cluster.best_reference_faces`: one a photo, none far from the person's centroid); dropped
-  faces never. At most `limit` (5).
+  (`faces.reference_faces.best_reference_faces`: one a photo, none far from the person's centroid);
+  dropped faces never. At most `limit` (5).
 - The likeness centroid is the quality-weighted mean of all the person's usable default-backend faces.
 """
 
@@ -21,7 +21,9 @@ import numpy as np
 
 from photogen.errors import PhotogenError
 from photogen.faces.backend import DEFAULT_BACKEND
-from photogen.faces.cluster import FaceRecord, best_reference_faces, person_centroid
+from photogen.faces.cluster_types import FaceRecord
+from photogen.faces.reference_faces import best_reference_faces, person_centroid
+from photogen.library import faces_store, people_store
 from photogen.library.library import Library
 
 logger = logging.getLogger(__name__)
@@ -66,14 +68,13 @@ class PersonReference:
 
 def find_person(library: Library, who: str) -> tuple[int, str]:
     """A person by name (case-insensitive), by id, or "me"; hidden people are refused."""
-    cat = library.catalog
     text = who.strip()
     if text.isdigit():
-        rows = cat.query("SELECT id, name, hidden FROM people WHERE id = ?", (int(text),))
+        rows = people_store.people_with_id(library, int(text))
     elif text.lower() == "me":
-        rows = cat.query("SELECT id, name, hidden FROM people WHERE is_me = 1")
+        rows = people_store.people_marked_me(library)
     else:
-        rows = cat.query("SELECT id, name, hidden FROM people WHERE lower(name) = lower(?)", (text,))
+        rows = people_store.people_named(library, text)
     if not rows:
         raise PhotogenError(
             f"No person '{who}' in the library (people whose photos were revoked are removed with them). "
@@ -98,15 +99,7 @@ def _decode_vector(blob: bytes | None, shape: tuple[int, ...] | None = None) -> 
 
 def usable_faces(library: Library, person_id: int, name: str) -> list[ReferenceFace]:
     """The person's faces on allowed, non-excluded photos that the user did not drop or reject."""
-    rows = library.catalog.query(
-        """SELECT f.id, f.photo_id, f.box_x, f.box_y, f.box_w, f.box_h, f.landmarks, f.quality, f.embedding,
-                  f.backend, f.pinned_reference, f.assignment, p.excluded,
-                  EXISTS (SELECT 1 FROM photo_files pf JOIN grants g ON g.album_id = pf.album_id
-                          WHERE pf.photo_id = f.photo_id) AS allowed
-           FROM faces f JOIN photos p ON p.id = f.photo_id
-           WHERE f.person_id = ? ORDER BY f.id""",
-        (person_id,),
-    )
+    rows = faces_store.usable_faces_of_person(library, person_id)
     allowed = [r for r in rows if r["allowed"] and not r["excluded"] and r["assignment"] != "rejected"]
     if rows and not allowed:
         raise PhotogenError(

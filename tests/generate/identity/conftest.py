@@ -88,7 +88,7 @@ def real_faces(shared_people: Path, face_analyzer) -> dict[str, list[tuple[Path,
 def person_from_photos(real_faces: dict, who: str, person_id: int, name: str, count: int = 4):  # noqa: ANN201
     """A PersonReference built from shared photos 1..count, as the catalog path would build it."""
     from photogen.faces.alignment import align_face
-    from photogen.faces.cluster import person_centroid
+    from photogen.faces.reference_faces import person_centroid
     from photogen.generate.identity.references import REFERENCE_CROP_SIZE, PersonReference, ReferenceFace
 
     rows = real_faces[who][:count]
