@@ -7,13 +7,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from photogen.faces.cluster import cluster_faces
+from photogen.faces.cluster import PeopleAssignment, cluster_faces
 from photogen.faces.cluster_types import (
     DEFAULT_PARAMS,
     ClusterParams,
     FaceId,
     FaceRecord,
-    PeopleAssignment,
     PersonId,
     UserDecisions,
     embedding_matrix,

@@ -9,22 +9,15 @@ from photogen.faces import people
 from photogen.library.library import Library
 from photogen.ui import people_tab
 from tests.faces import conftest as face_fixtures
+from tests.faces.people.conftest import two_people_in_one_photo
 
 # the faces tests' indexed DEV library (built once per session, copied per test)
 faces_dir, indexed_home, indexed_library = face_fixtures.faces_dir, face_fixtures.indexed_home, face_fixtures.indexed_library
 
 
-def _sharing(lib: Library) -> tuple[int, int]:
-    for a in people.list_people(lib):
-        for b in people.list_people(lib):
-            if a.id != b.id and set(a.photo_ids) & set(b.photo_ids):
-                return a.id, b.id
-    raise AssertionError("the DEV set has group photos")
-
-
 def test_merge_preview_then_merge_leaves_every_face_in_view(indexed_library: Library) -> None:
     lib = indexed_library
-    source, target = _sharing(lib)
+    source, target = two_people_in_one_photo(lib)
     preview = people_tab.merge_preview(lib, source, target)
     plan = people.plan_merge(lib, source, target)
     assert f"{len(plan.conflicts)} face(s) of Person {source} are in" in preview and "Choose" in preview
