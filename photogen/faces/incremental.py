@@ -1,5 +1,7 @@
-"""Clustering as photos arrive: re-cluster only the people the new faces can change, so the people
-come out as a full re-cluster would make them, whatever order the photos came in."""
+"""Clustering as photos arrive: only the people the new faces can change are re-clustered.
+
+So the people come out as a full re-cluster would make them, whatever order the photos came in.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
-"""Average-linkage agglomeration of faces into groups, over the neighbour graph: small connected
-groups on a dense matrix, large ones on a heap of linked pairs, never two faces of one photo together."""
+"""Average-linkage agglomeration of faces into groups, over the neighbour graph.
+
+Small connected groups on a dense matrix, large ones on a heap of linked pairs; never two faces of
+one photo together.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""The neighbour graph clustering starts from: each face's nearest faces above a similarity, exact
-(numpy blocks) for a few thousand faces, approximate (an HNSW index, faiss) for a large library."""
+"""The neighbour graph clustering starts from: each face's nearest faces above a similarity.
+
+Exact (numpy blocks) for a few thousand faces, approximate (an HNSW index, faiss) for a large library.
+"""
 
 from __future__ import annotations
 

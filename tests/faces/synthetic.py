@@ -1,5 +1,4 @@
-"""Synthetic face embeddings for the clustering tests: identities are random directions, so the
-similarities are under exact control."""
+"""Synthetic face embeddings for the clustering tests: identities are random directions."""
 
 from __future__ import annotations
 
