@@ -185,20 +185,12 @@ LEFT_CYCLES: set[str] = {
     "photogen.generate.commands <-> photogen.generate.identity.generation",
 }
 LEFT_SQL: set[str] = {
-    "photogen/create/context.py",
-    "photogen/create/creations.py",
-    "photogen/create/studio.py",
-    "photogen/ui/create_tab.py",
 }
 LEFT_STATE: set[str] = {
     "photogen/generate/manifest.py:_hash_memo",
     "photogen/providers.py:_noticed",
 }
 LEFT_LONG: set[str] = {
-    "photogen/create/layout.py",
-    "photogen/create/prompt.py",
-    "photogen/create/provenance.py",
-    "photogen/create/studio.py",
     "photogen/generate/commands.py",
     "photogen/generate/export.py",
     "photogen/generate/identity/unet.py",
@@ -206,7 +198,6 @@ LEFT_LONG: set[str] = {
     "photogen/generate/pipelines.py",
     "photogen/library/sources/picker.py",
     "photogen/library/sources/takeout.py",
-    "photogen/ui/create_tab.py",
 }
 
 

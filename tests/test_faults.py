@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from photogen.create.provenance import verify_file
 from photogen.create.studio import CreateRequest, Studio
+from photogen.create.verify import verify_file
 from photogen.generate import commands
 from photogen.generate.export import ensure_export, export_dir
 from photogen.generate.manifest import MANIFEST_NAME, verify_export

@@ -20,7 +20,7 @@ def verify(file: Path, as_json: JsonOpt = False) -> None:
     this device; validators call the signer untrusted, as it is on no public list), IPTC/XMP
     DigitalSourceType metadata, and an invisible watermark in the pixels. A copy that was re-saved,
     resized or screenshotted keeps the watermark only; the summary names any signal that is missing."""
-    from photogen.create.provenance import verify_file
+    from photogen.create.verify import verify_file
 
     result = verify_file(file)
     data = result.to_dict()

@@ -7,19 +7,15 @@ trips and the photos a plan's place and time range point at.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from photogen.create.prompt import (
-    KnownPerson,
-    LibraryStats,
-    PersonCount,
-    PromptPlan,
-    PromptSuggestion,
-    Trip,
-    parse_prompt,
-    suggestions,
-)
+from photogen.create.prompt import KnownPerson, PromptPlan, Trip, parse_prompt
+from photogen.create.prompt_ideas import LibraryStats, PersonCount, PromptSuggestion, suggestions
+from photogen.errors import PhotogenError
+from photogen.library import photo_context
 from photogen.library.library import Library
 
 # photos within this many days of each other at one place form one trip
@@ -37,16 +33,13 @@ class LibraryContext:
 
 
 def known_people(library: Library) -> list[KnownPerson]:
-    rows = library.catalog.query("SELECT id, name, is_me FROM people WHERE hidden = 0 AND name IS NOT NULL AND name != '' ORDER BY id")
+    rows = photo_context.named_people(library)
     return [KnownPerson(id=str(r["id"]), name=r["name"], is_me=bool(r["is_me"])) for r in rows]
 
 
 def _dated_places(library: Library) -> list[tuple[str, dt.date]]:
-    rows = library.catalog.query(
-        "SELECT place_city, place_country, taken_at FROM photos WHERE excluded = 0 AND taken_at IS NOT NULL AND (place_city IS NOT NULL OR place_country IS NOT NULL)"
-    )
     out = []
-    for r in rows:
+    for r in photo_context.dated_places(library):
         try:
             day = dt.date.fromisoformat(r["taken_at"][:10])
         except ValueError:
@@ -81,14 +74,11 @@ def _name_key(name: str) -> str:
 def tagged_people(library: Library) -> list[KnownPerson]:
     """Names tagged in photos' metadata that no named person in People has: known from tags alone."""
     named = {_name_key(p.name) for p in known_people(library)}
-    rows = library.catalog.query(
-        "SELECT DISTINCT n.name FROM photo_names n JOIN photos p ON p.id = n.photo_id WHERE p.excluded = 0 ORDER BY n.name"
-    )
     out: dict[str, KnownPerson] = {}
-    for r in rows:
-        key = _name_key(r["name"])
+    for name in photo_context.tagged_names(library):
+        key = _name_key(name)
         if key and key not in named and key not in out:
-            out[key] = KnownPerson(id=TAGGED_PREFIX + r["name"], name=r["name"])
+            out[key] = KnownPerson(id=TAGGED_PREFIX + name, name=name)
     return list(out.values())
 
 
@@ -96,10 +86,42 @@ def is_tagged_only(person_id: str) -> bool:
     return person_id.startswith(TAGGED_PREFIX)
 
 
+def find_person(known: Sequence[KnownPerson], name: str) -> KnownPerson:
+    """The one known person called `name` ("me": the one marked as me); an error that says what to do otherwise."""
+    wanted = name.strip().lstrip("@").casefold()
+    if wanted == "me":
+        for person in known:
+            if person.is_me:
+                return person
+        raise PhotogenError("No one is marked as you yet: in People, choose your face and mark it as me.")
+    matches = [p for p in known if p.name.casefold() == wanted]
+    if len(matches) > 1:
+        ids = " and ".join(f"person {p.id}" for p in matches)
+        raise PhotogenError(f"{name!r} could be {ids}: both have that name. Rename one in People, then choose again.")
+    if matches:
+        return matches[0]
+    close = difflib.get_close_matches(name, [p.name for p in known], n=3, cutoff=0.5)
+    hint = f" Did you mean {', '.join(close)}?" if close else (" Known people: " + ", ".join(p.name for p in known[:10]) if known else " Name people in the People tab first.")
+    raise PhotogenError(f"No person named {name!r}.{hint}")
+
+
+def resolve_people(library: Library, plan: PromptPlan | None, names: Sequence[str]) -> list[tuple[int, str]]:
+    """(id, name) of the people to draw: those the prompt mentions, then those chosen by name."""
+    known = known_people(library)
+    chosen: dict[int, str] = {}
+    if plan is not None:
+        for mention in plan.people:
+            if is_tagged_only(mention.person_id):
+                continue  # known from photo tags alone: no face to draw them from; their photos are sources
+            chosen[int(mention.person_id)] = mention.name
+    for name in names:
+        person = find_person(known, name)
+        chosen[int(person.id)] = person.name
+    return list(chosen.items())
+
+
 def library_context(library: Library) -> LibraryContext:
-    places: set[str] = set()
-    for r in library.catalog.query("SELECT DISTINCT place_city, place_region, place_country FROM photos WHERE excluded = 0"):
-        places |= {p for p in (r["place_city"], r["place_region"], r["place_country"]) if p}
+    places = photo_context.place_names(library)
     people = (*known_people(library), *tagged_people(library))
     return LibraryContext(people=people, places=tuple(sorted(places)), trips=tuple(library_trips(library)))
 
@@ -107,8 +129,7 @@ def library_context(library: Library) -> LibraryContext:
 def tagged_photo_ids(library: Library, names: list[str]) -> set[int]:
     """Photos whose metadata tags any of `names` (case and spacing ignored), face or no face."""
     wanted = {_name_key(n) for n in names}
-    rows = library.catalog.query("SELECT n.photo_id, n.name FROM photo_names n JOIN photos p ON p.id = n.photo_id WHERE p.excluded = 0")
-    return {int(r["photo_id"]) for r in rows if _name_key(r["name"]) in wanted}
+    return {photo_id for photo_id, name in photo_context.name_tags(library) if _name_key(name) in wanted}
 
 
 def plan_prompt(library: Library, text: str, today: dt.date | None = None) -> PromptPlan:
@@ -123,11 +144,8 @@ def context_photo_ids(library: Library, plan: PromptPlan, limit: int = 24) -> li
     if plan.place is None and plan.time_range is None and not tagged_names:
         return []
     tagged = tagged_photo_ids(library, tagged_names) if tagged_names else None
-    rows = library.catalog.query(
-        "SELECT id, taken_at, place_city, place_region, place_country FROM photos WHERE excluded = 0 ORDER BY taken_at DESC"
-    )
     chosen = []
-    for r in rows:
+    for r in photo_context.photos_by_date(library):
         if tagged is not None and int(r["id"]) not in tagged:
             continue
         if plan.place is not None:
@@ -148,10 +166,7 @@ def context_photo_ids(library: Library, plan: PromptPlan, limit: int = 24) -> li
 
 
 def library_suggestions(library: Library, today: dt.date | None = None, limit: int = 4) -> list[PromptSuggestion]:
-    counts = library.catalog.query(
-        """SELECT p.id, p.name, p.is_me, count(DISTINCT f.photo_id) AS n FROM people p JOIN faces f ON f.person_id = p.id
-           WHERE p.hidden = 0 AND p.name IS NOT NULL AND p.name != '' GROUP BY p.id ORDER BY n DESC LIMIT 8"""
-    )
+    counts = photo_context.most_photographed_people(library, limit=8)
     stats = LibraryStats(
         trips=tuple(library_trips(library)[:6]),
         people=tuple(PersonCount(person_id=str(r["id"]), name=r["name"], photo_count=r["n"], is_me=bool(r["is_me"])) for r in counts),

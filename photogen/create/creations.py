@@ -16,6 +16,7 @@ from typing import Any
 from PIL import Image
 
 from photogen.errors import PhotogenError
+from photogen.library import creations_store
 from photogen.library.library import Library
 
 
@@ -55,16 +56,10 @@ class CreationRecord:
 
 
 def _record(library: Library, row: Any) -> CreationRecord:
-    cat = library.catalog
     params = json.loads(row["params"] or "{}")
-    photos = [int(r[0]) for r in cat.query("SELECT photo_id FROM creation_sources WHERE creation_id = ? AND photo_id IS NOT NULL ORDER BY photo_id", (row["id"],))]
-    people = [
-        r["name"] or f"Person {r['id']}"
-        for r in cat.query(
-            "SELECT p.id, p.name FROM creation_sources s JOIN people p ON p.id = s.person_id WHERE s.creation_id = ? ORDER BY p.id", (row["id"],)
-        )
-    ]
-    variants = [r[0] for r in cat.query("SELECT name FROM blobs WHERE creation_id = ? AND kind = 'creation' ORDER BY name", (row["id"],))]
+    photos = creations_store.source_photo_ids(library, row["id"])
+    people = [name or f"Person {person_id}" for person_id, name in creations_store.source_people(library, row["id"])]
+    variants = creations_store.picture_names(library, row["id"])
     return CreationRecord(
         id=int(row["id"]),
         created_at=row["created_at"],
@@ -82,15 +77,18 @@ def _record(library: Library, row: Any) -> CreationRecord:
 
 def list_creations(library: Library, limit: int = 200) -> list[CreationRecord]:
     """Newest first."""
-    rows = library.catalog.query("SELECT id, created_at, kind, prompt, params FROM creations ORDER BY id DESC LIMIT ?", (limit,))
-    return [_record(library, r) for r in rows]
+    return [_record(library, r) for r in creations_store.creation_rows(library, limit)]
 
 
 def get_creation(library: Library, creation_id: int) -> CreationRecord:
-    row = library.catalog.one("SELECT id, created_at, kind, prompt, params FROM creations WHERE id = ?", (int(creation_id),))
+    row = creations_store.creation_row(library, creation_id)
     if row is None:
-        raise PhotogenError(f"No creation #{creation_id} (it may have been deleted, or made from a revoked album); see `photogen creations list`.")
+        raise _no_creation(creation_id)
     return _record(library, row)
+
+
+def _no_creation(creation_id: int) -> PhotogenError:
+    return PhotogenError(f"No creation #{creation_id} (it may have been deleted, or made from a revoked album); see `photogen creations list`.")
 
 
 def creation_images(library: Library, creation_id: int) -> list[Image.Image]:
@@ -101,7 +99,8 @@ def creation_images(library: Library, creation_id: int) -> list[Image.Image]:
 
 def save_creation(library: Library, creation_id: int, out_dir: Path, signer: Any = None) -> list[Path]:
     """Write the creation's pictures as PNG files with provenance (what it is; `signer`: the studio's local signer)."""
-    from photogen.create.provenance import CreationClaim, save_output
+    from photogen.create.claim import CreationClaim
+    from photogen.create.provenance import save_output
 
     record = get_creation(library, creation_id)
     claim = CreationClaim(kind=record.kind, creation_id=str(record.id), model=record.model, style=record.style, template=record.template)  # type: ignore[arg-type]
@@ -114,11 +113,6 @@ def save_creation(library: Library, creation_id: int, out_dir: Path, signer: Any
 
 def delete_creation(library: Library, creation_id: int) -> None:
     """Delete a creation, its record of sources and its encrypted pictures (files already downloaded are the user's)."""
-    cat = library.catalog
-    with cat.tx():
-        get_creation(library, creation_id)
-        cat.execute("DELETE FROM blobs WHERE creation_id = ?", (int(creation_id),))
-        cat.execute("DELETE FROM creation_sources WHERE creation_id = ?", (int(creation_id),))
-        cat.execute("DELETE FROM creations WHERE id = ?", (int(creation_id),))
-        cat.audit("creation.delete", str(creation_id))
+    if not creations_store.delete_creation(library, creation_id):
+        raise _no_creation(creation_id)
     library.collect_garbage()

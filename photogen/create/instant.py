@@ -27,12 +27,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from photogen.box import Box
 from photogen.create.layout import cover
 from photogen.errors import PhotogenError
 
 logger = logging.getLogger(__name__)
 
-Box = tuple[int, int, int, int]  # x, y, w, h in the input image's pixels
 BackgroundMode = Literal["keep", "blur", "replace"]
 FaceMode = Literal["color", "gray"]
 
@@ -199,12 +199,12 @@ _METHODS: dict[str, Callable[[np.ndarray, dict[str, float]], np.ndarray]] = {
 
 
 def _clip_boxes(boxes: Sequence[Box], width: int, height: int) -> list[Box]:
+    """The part of each box inside the image, in whole pixels; boxes wholly outside are dropped."""
     clipped = []
-    for x, y, w, h in boxes:
-        x0, y0 = max(0, int(x)), max(0, int(y))
-        x1, y1 = min(width, int(x + w)), min(height, int(y + h))
+    for box in boxes:
+        x0, y0, x1, y1 = (int(v) for v in Box.of(box).clipped(width, height).corners())
         if x1 > x0 and y1 > y0:
-            clipped.append((x0, y0, x1 - x0, y1 - y0))
+            clipped.append(Box.from_corners(x0, y0, x1, y1))
     return clipped
 
 
@@ -277,7 +277,7 @@ def person_mask_from_faces(
     scale = min(1.0, work_side / max(width, height))
     sw, sh = max(1, round(width * scale)), max(1, round(height * scale))
     small = cv2.resize(rgb, (sw, sh), interpolation=cv2.INTER_AREA) if scale < 1 else rgb
-    scaled = [(int(x * scale), int(y * scale), max(1, int(w * scale)), max(1, int(h * scale))) for x, y, w, h in boxes]
+    scaled = [Box(int(x * scale), int(y * scale), max(1, int(w * scale)), max(1, int(h * scale))) for x, y, w, h in boxes]
     labels = _person_prior(sw, sh, scaled)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
@@ -367,7 +367,7 @@ def apply_instant_style(
     if scale < 1.0:
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         rgb = cv2.resize(rgb_full, size, interpolation=cv2.INTER_AREA)
-        boxes = [(round(x * scale), round(y * scale), max(1, round(w * scale)), max(1, round(h * scale))) for x, y, w, h in boxes]
+        boxes = [Box(round(x * scale), round(y * scale), max(1, round(w * scale)), max(1, round(h * scale))) for x, y, w, h in boxes]
     else:
         rgb = rgb_full
 

@@ -10,20 +10,19 @@ Rules, chosen so that a stray word never pulls a person in:
   `@Name` is an error that lists the closest known names.
 - A plain name counts only written with its capital ("Rose", not "a rose garden").
 - "me" and "myself" mean the person marked as me ("I" does not: "I want a card for Anna" is about Anna).
-- Seasons follow the northern meteorological calendar (summer = June to August); winter YYYY is
-  December YYYY to February YYYY+1. "last summer" is the most recent summer that has ended.
+- Times ("last summer", "christmas 2023") are read by `prompt_time`; ideas to type are `prompt_ideas`.
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import difflib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from photogen.create.presets import STYLE_PRESETS
+from photogen.create.prompt_time import TimeRange, parse_time
 from photogen.errors import PhotogenError
 
 
@@ -32,16 +31,6 @@ class KnownPerson:
     id: str
     name: str
     is_me: bool = False
-
-
-@dataclass(frozen=True)
-class TimeRange:
-    start: dt.date  # inclusive
-    end: dt.date  # inclusive
-    label: str  # what the user wrote, normalized: "summer 2024"
-
-    def contains(self, day: dt.date) -> bool:
-        return self.start <= day <= self.end
 
 
 @dataclass(frozen=True)
@@ -82,98 +71,7 @@ class PromptPlan:
         return prompt
 
 
-_SEASONS = {"spring": (3, 5), "summer": (6, 8), "autumn": (9, 11), "fall": (9, 11), "winter": (12, 2)}
-_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
-_MONTHS.update({name.lower(): i for i, name in enumerate(calendar.month_abbr) if name})
 _MENTION = re.compile(r"@([^\W\d_][\w'.-]*)", re.UNICODE)
-
-
-def _season_range(season: str, year: int) -> tuple[dt.date, dt.date]:
-    first, last = _SEASONS[season]
-    if season == "winter":
-        return dt.date(year, 12, 1), dt.date(year + 1, 2, calendar.monthrange(year + 1, 2)[1])
-    return dt.date(year, first, 1), dt.date(year, last, calendar.monthrange(year, last)[1])
-
-
-def _month_range(month: int, year: int) -> tuple[dt.date, dt.date]:
-    return dt.date(year, month, 1), dt.date(year, month, calendar.monthrange(year, month)[1])
-
-
-def _resolve_relative(which: str, unit: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
-    """'last'/'this' + a season, month, holiday or calendar unit."""
-    if unit in _SEASONS:
-        year = today.year
-        if which == "this":
-            start, end = _season_range(unit, year if not (unit == "winter" and today.month <= 2) else year - 1)
-            return start, end
-        # the most recent one that has ended
-        for y in (year, year - 1, year - 2):
-            start, end = _season_range(unit, y)
-            if end < today:
-                return start, end
-        return None
-    if unit in _MONTHS:
-        month = _MONTHS[unit]
-        year = today.year if which == "this" or month < today.month else today.year - 1
-        return _month_range(month, year)
-    if unit == "christmas":
-        year = today.year if which == "this" or (today.month == 12 and today.day > 26) else today.year - 1
-        return dt.date(year, 12, 20), dt.date(year, 12, 31)
-    if unit == "year":
-        year = today.year if which == "this" else today.year - 1
-        return dt.date(year, 1, 1), dt.date(year, 12, 31)
-    if unit == "month":
-        if which == "this":
-            return _month_range(today.month, today.year)
-        first = today.replace(day=1) - dt.timedelta(days=1)
-        return _month_range(first.month, first.year)
-    if unit == "week":
-        monday = today - dt.timedelta(days=today.weekday())
-        if which == "last":
-            monday -= dt.timedelta(days=7)
-        return monday, monday + dt.timedelta(days=6)
-    return None
-
-
-_UNIT = r"(spring|summer|autumn|fall|winter|christmas|year|month|week|" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")"
-_TIME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b(?:in |during |from )?(last|this) " + _UNIT + r"\b", re.I), "relative"),
-    (re.compile(r"\b(?:in |during |at )?(christmas|xmas|new year'?s?(?: eve)?) (\d{4})\b", re.I), "holiday"),
-    (re.compile(r"\b(?:in |during )?(spring|summer|autumn|fall|winter) (?:of )?(\d{4})\b", re.I), "season"),
-    (re.compile(r"\b(?:in )?(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r") (\d{4})\b", re.I), "month"),
-    (re.compile(r"\b(?:in |during |from )?((?:19|20)\d{2})\b", re.I), "year"),
-    (re.compile(r"\b(yesterday|today)\b", re.I), "day"),
-)
-
-
-def _parse_time(text: str, today: dt.date) -> tuple[TimeRange | None, tuple[int, int] | None]:
-    for pattern, kind in _TIME_PATTERNS:
-        for match in pattern.finditer(text):
-            groups = [g.lower() for g in match.groups()]
-            rng: tuple[dt.date, dt.date] | None = None
-            try:
-                if kind == "relative":
-                    rng = _resolve_relative(groups[0], "christmas" if groups[1] == "xmas" else groups[1], today)
-                elif kind == "holiday":
-                    year = int(groups[1])
-                    rng = (dt.date(year, 12, 20), dt.date(year, 12, 31)) if groups[0] in ("christmas", "xmas") else (dt.date(year, 12, 30), dt.date(year + 1, 1, 1))
-                elif kind == "season":
-                    rng = _season_range(groups[0], int(groups[1]))
-                elif kind == "month":
-                    rng = _month_range(_MONTHS[groups[0]], int(groups[1]))
-                elif kind == "year":
-                    year = int(groups[0])
-                    rng = (dt.date(year, 1, 1), dt.date(year, 12, 31))
-                else:
-                    day = today - dt.timedelta(days=1) if groups[0] == "yesterday" else today
-                    rng = (day, day)
-            except ValueError:  # a year out of the calendar's range: not a time after all
-                rng = None
-            if rng is not None:
-                label = " ".join(match.group(0).split()).lower()
-                label = re.sub(r"^(in|during|from|at) ", "", label)
-                return TimeRange(rng[0], rng[1], label), match.span()
-    return None, None
 
 
 def _name_key(name: str) -> str:
@@ -337,7 +235,7 @@ def parse_prompt(
     place, place_span, is_trip = _find_place(text, places, trips, taken)
     if place_span:
         taken.append(place_span)
-    time_range, time_span = _parse_time(text, today)
+    time_range, time_span = parse_time(text, today)
     if time_span and _overlaps(time_span, taken):
         time_range, time_span = None, None
     if time_span:
@@ -354,62 +252,3 @@ def parse_prompt(
         unique.setdefault(mention.person_id, mention)
     scene = _clean_scene(text, taken)
     return PromptPlan(text=text, people=tuple(unique.values()), place=place, time_range=time_range, style=style, scene=scene)
-
-
-# --- suggestions -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PersonCount:
-    person_id: str
-    name: str
-    photo_count: int
-    is_me: bool = False
-
-
-@dataclass(frozen=True)
-class LibraryStats:
-    """What the library knows, summarized by the caller (no catalog access here)."""
-
-    trips: tuple[Trip, ...] = ()
-    people: tuple[PersonCount, ...] = ()
-
-
-@dataclass(frozen=True)
-class PromptSuggestion:
-    text: str  # parseable by parse_prompt with the same people and places
-    reason: str  # why it is suggested, shown under it
-    template: str | None = None  # a template id when the suggestion is a card or post
-    extras: dict[str, str] = field(default_factory=dict)
-
-
-def _mention(name: str) -> str:
-    return "@" + "_".join(name.split())
-
-
-def suggestions(stats: LibraryStats, *, today: dt.date | None = None, limit: int = 4) -> list[PromptSuggestion]:
-    """A few prompts from the library for someone who does not know what to type."""
-    today = today or dt.date.today()
-    out: list[PromptSuggestion] = []
-    me = next((p for p in stats.people if p.is_me), None)
-    others = sorted((p for p in stats.people if not p.is_me and p.name.strip()), key=lambda p: -p.photo_count)
-    recent_trips = sorted((t for t in stats.trips if t.end <= today), key=lambda t: t.end, reverse=True)
-    if recent_trips:
-        trip = recent_trips[0]
-        who = " and ".join([_mention(p.name) for p in others[:1]] + (["me"] if me else []))
-        lead = f"{who} " if who else ""
-        out.append(PromptSuggestion(f"{lead}on our trip to {trip.place}, watercolor", f"Your most recent trip: {trip.place}, {trip.start:%B %Y}."))
-    if others:
-        top = others[0]
-        out.append(PromptSuggestion(f"{_mention(top.name)} blowing out birthday candles, 3D cartoon", f"{top.name} appears in {top.photo_count} photos.", template="card:birthday"))
-    if len(others) >= 2:
-        a, b = others[0], others[1]
-        out.append(PromptSuggestion(f"{_mention(a.name)} and {_mention(b.name)} having a picnic in a sunny park, anime", f"{a.name} and {b.name} are the people you photograph most."))
-    if me:
-        out.append(PromptSuggestion("me as an astronaut floating above the Earth, claymation", "A portrait of you in a new scene."))
-    if len(recent_trips) > 1:
-        trip = recent_trips[1]
-        out.append(PromptSuggestion(f"a sunset in {trip.place}, oil painting", f"From your trip to {trip.place}, {trip.start:%B %Y}."))
-    if not out:
-        out.append(PromptSuggestion("a cozy cabin in snowy mountains at dusk, watercolor", "Add people in People to put them in your pictures."))
-    return out[:limit]

@@ -8,29 +8,30 @@ The CLI's `generate` and the UI's Create tab both call `Studio.create`; neither 
 
 from __future__ import annotations
 
-import datetime as dt
-import difflib
 import io
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from photogen.create.context import context_photo_ids, is_tagged_only, known_people, plan_prompt
-from photogen.create.instant import apply_instant_style, keep_faces
+from photogen.box import Box
+from photogen.create.claim import CreationClaim, output_filename
+from photogen.create.content_credentials import LocalSigner
+from photogen.create.context import context_photo_ids, plan_prompt, resolve_people
+from photogen.create.instant import apply_instant_style
+from photogen.create.likeness import face_guard, face_labels, score_against_photo
 from photogen.create.presets import build_prompt, get_speed_preset
-from photogen.create.prompt import KnownPerson, PromptPlan
-from photogen.create.provenance import CreationClaim, LocalSigner, output_filename, save_output
-from photogen.create.templates import parse_template_id, render_album_page, render_card, render_social_post
+from photogen.create.provenance import save_output
+from photogen.create.request import CreatedVariant, CreateRequest, Creation, check_request
+from photogen.create.templates import render_album_page, render_card, render_social_post
 from photogen.errors import PhotogenError
-from photogen.library.catalog import utc_now
+from photogen.library import creations_store
 from photogen.library.images import load_rgb
 from photogen.library.library import Library
 from photogen.library.photos import read_original
@@ -38,125 +39,9 @@ from photogen.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Mode = Literal["instant", "restyle", "background", "text"]
-OutputFormat = Literal["png", "jpeg", "pdf"]
 Progress = Callable[[float, str], None]  # fraction done in [0, 1], what is happening
-XYWH = tuple[int, int, int, int]
 
-MODES: tuple[str, ...] = ("instant", "restyle", "background", "text")
-# below this cosine a restyled face has drifted from its person; measured SFace same-person range 0.51-0.93
-FACE_GUARD_MIN_LIKENESS = 0.55
 WORKING_MAX_SIDE = 1600
-
-
-@dataclass
-class CreateRequest:
-    """Everything a user can ask of the studio. Plain data: the UI and the CLI fill it alike."""
-
-    mode: Mode
-    prompt: str = ""
-    photo_ids: list[int] = field(default_factory=list)
-    people: list[str] = field(default_factory=list)
-    style: str | None = None
-    speed: str = "balanced"
-    template: str | None = None
-    title: str | None = None
-    message: str | None = None
-    model_id: str | None = None
-    precision: str | None = None
-    seed: int = 0
-    variants: int = 1
-    best_of: int | None = None
-    steps: int | None = None
-    size: tuple[int, int] | None = None
-    background: Literal["keep", "blur", "replace"] = "keep"
-    formats: tuple[OutputFormat, ...] = ("png",)
-
-
-@dataclass
-class CreatedVariant:
-    image: Image.Image
-    seed: int
-    variant: int
-    likeness: dict[str, float] = field(default_factory=dict)  # who -> cosine; 0 when the face is not found
-    notes: list[str] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
-    reference_photo_ids: list[int] = field(default_factory=list)  # the people's reference photos it used
-
-    @property
-    def score(self) -> float:
-        return float(np.mean(list(self.likeness.values()))) if self.likeness else 0.0
-
-
-@dataclass
-class Creation:
-    id: int
-    mode: Mode
-    kind: str  # provenance kind: ai-generated, ai-composite or instant
-    model_prompt: str
-    variants: list[CreatedVariant]
-    source_photo_ids: list[int]
-    people: list[tuple[int, str]]
-    model: str | None
-    template: str | None
-    seconds: float
-    precision: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "creation_id": self.id,
-            "mode": self.mode,
-            "kind": self.kind,
-            "prompt_shown_to_model": self.model_prompt,
-            "model": self.model,
-            "precision": self.precision,
-            "template": self.template,
-            "sources": {"photo_ids": self.source_photo_ids, "people": [{"id": i, "name": n} for i, n in self.people]},
-            "seconds": round(self.seconds, 3),
-            "variants": [
-                {
-                    "seed": v.seed,
-                    "variant": v.variant,
-                    "likeness": {k: round(s, 3) for k, s in v.likeness.items()},
-                    "notes": v.notes,
-                    "timings": {k: round(t, 3) for k, t in v.timings.items()},
-                    "paths": [str(p) for p in v.files],
-                }
-                for v in self.variants
-            ],
-        }
-
-
-def xywh_to_corners(box: XYWH) -> tuple[int, int, int, int]:
-    x, y, w, h = box
-    return x, y, x + w, y + h
-
-
-def union_box(boxes: Sequence[XYWH]) -> XYWH | None:
-    if not boxes:
-        return None
-    x0 = min(b[0] for b in boxes)
-    y0 = min(b[1] for b in boxes)
-    x1 = max(b[0] + b[2] for b in boxes)
-    y1 = max(b[1] + b[3] for b in boxes)
-    return x0, y0, x1 - x0, y1 - y0
-
-
-def _scale_box(box: Sequence[float], src: tuple[int, int], dst: tuple[int, int]) -> XYWH:
-    """A box from an image of size `src` to the same place in one of size `dst` (x and y scale apart)."""
-    sx, sy = dst[0] / max(1, src[0]), dst[1] / max(1, src[1])
-    x, y, w, h = box
-    return int(x * sx), int(y * sy), int(w * sx), int(h * sy)
-
-
-def _iou(a: XYWH, b: XYWH) -> float:
-    ax1, ay1, bx1, by1 = a[0] + a[2], a[1] + a[3], b[0] + b[2], b[1] + b[3]
-    iw = max(0, min(ax1, bx1) - max(a[0], b[0]))
-    ih = max(0, min(ay1, by1) - max(a[1], b[1]))
-    inter = iw * ih
-    union = a[2] * a[3] + b[2] * b[3] - inter
-    return inter / union if union else 0.0
 
 
 class Studio:
@@ -167,6 +52,7 @@ class Studio:
         self._lock = threading.Lock()
         self._analyzer: Any = None
         self._engine: Any = None
+        self._upscalers: dict[str, Any] = {}  # Real-ESRGAN by model: loading one takes seconds, so keep it
 
     # ---- heavy parts, built lazily -----------------------------------------------------------
 
@@ -185,6 +71,15 @@ class Studio:
 
                 self._engine = GenerationEngine(self.settings)
             return self._engine
+
+    def upscaler(self, model: str) -> Any:
+        """The studio's Real-ESRGAN of `model` (its weights load on first use)."""
+        with self._lock:
+            if model not in self._upscalers:
+                from photogen.create.upscale import RealEsrganUpscaler
+
+                self._upscalers[model] = RealEsrganUpscaler(model)  # type: ignore[arg-type]
+            return self._upscalers[model]
 
     def signer(self, library: Library) -> LocalSigner:
         """One C2PA signer per data directory, its key kept encrypted in the library like everything else.
@@ -214,26 +109,12 @@ class Studio:
         say = progress or (lambda _f, _w: None)
 
         # 1. Check inputs
-        if request.mode not in MODES:
-            raise PhotogenError(f"Unknown mode {request.mode!r}: use {', '.join(MODES)}.")
-        if request.mode in ("instant", "restyle", "background") and not request.photo_ids:
-            raise PhotogenError(f"The {request.mode} mode starts from a photo: choose one (--photo ID).")
-        if request.mode == "text" and not request.prompt.strip():
-            raise PhotogenError("Describe the picture you want (a prompt).")
-        if not 1 <= request.variants <= 16:
-            raise PhotogenError("Ask for between 1 and 16 variants.")
-        if request.best_of is not None and not request.variants <= request.best_of <= 32:
-            raise PhotogenError(f"--best-of makes that many candidates and keeps the {request.variants} most alike: use {request.variants} to 32.")
-        if request.best_of is not None and request.mode == "instant":
-            raise PhotogenError("Instant styles make one picture; --best-of is for AI modes.")
-        template = parse_template_id(request.template) if request.template else None
-        if template is not None and template.kind == "album-page" and not request.photo_ids:
-            raise PhotogenError("An album page needs photos: choose one or more (--photo ID).")
+        template = check_request(request)
 
         # 2. Plan: who, where, when, and the prompt the model will see
         say(0.02, "Reading your prompt")
         plan = plan_prompt(library, request.prompt) if request.prompt.strip() else None
-        people = self._resolve_people(library, plan, request.people)
+        people = resolve_people(library, plan, request.people)
         scene = plan.model_prompt() if plan is not None else request.prompt.strip()
         style = request.style or (plan.style if plan is not None else None)
         context_ids = context_photo_ids(library, plan) if plan is not None else []
@@ -243,7 +124,7 @@ class Studio:
         bases = [self._open_photo(library, pid) for pid in request.photo_ids]
         base = bases[0] if bases else None
         faces = self.analyzer().analyze(np.asarray(base)) if base is not None and request.mode != "text" else []
-        boxes: list[XYWH] = [tuple(int(v) for v in f.box) for f in faces]  # type: ignore[misc]
+        boxes = [Box.of(f.box).rounded() for f in faces]
 
         # 4. Make the pictures
         model_label: str | None = None
@@ -262,7 +143,7 @@ class Studio:
         if faces and base is not None and request.mode in ("restyle", "background"):
             labels = face_labels(library, request.photo_ids[0], faces)
             for v in variants:
-                self._score_against_photo(v, faces, base.size, labels)
+                score_against_photo(self.analyzer(), v, faces, base.size, labels)
         if len(variants) > request.variants:  # best-of: keep the most alike, in their original order
             kept = sorted(variants, key=lambda v: v.score, reverse=True)[: request.variants]
             variants = sorted(kept, key=lambda v: v.variant)
@@ -304,19 +185,14 @@ class Studio:
                 path = out_dir / f"{stem}-v{v.variant}.{suffix}"
                 spec = None
                 if fmt == "pdf":
-                    from photogen.create.layout import CARD_5X7
+                    from photogen.create.print_page import CARD_5X7
 
                     spec = CARD_5X7
                 saved = save_output(v.image, path, claim, fmt=fmt, signer=signer, print_spec=spec)
                 v.files.append(saved.path)
                 if saved.c2pa_error:  # shown with the variant and kept in the audit log, never silent
                     v.notes.append(f"{path.suffix[1:].upper()} has no content credentials (C2PA signing failed: {saved.c2pa_error}); XMP and the watermark still mark it")
-                    with library.catalog.tx():
-                        library.catalog.execute(
-                            "UPDATE creations SET params = json_set(params, '$.c2pa_failed', json(?)) WHERE id = ?",
-                            (json.dumps({"file": path.name, "error": saved.c2pa_error}), creation_id),
-                        )
-                        library.catalog.audit("creation.c2pa-failed", str(creation_id), file=path.name, error=saved.c2pa_error)
+                    creations_store.note_c2pa_failure(library, creation_id, path.name, saved.c2pa_error)
         say(1.0, "Done")
         return Creation(
             id=creation_id,
@@ -338,19 +214,6 @@ class Studio:
         data = read_original(library, photo_id)
         return Image.fromarray(load_rgb(data, self.settings.max_image_pixels, max_side=WORKING_MAX_SIDE))
 
-    def _resolve_people(self, library: Library, plan: PromptPlan | None, names: Sequence[str]) -> list[tuple[int, str]]:
-        known = known_people(library)
-        chosen: dict[int, str] = {}
-        if plan is not None:
-            for mention in plan.people:
-                if is_tagged_only(mention.person_id):
-                    continue  # known from photo tags alone: no face to draw them from; their photos are sources
-                chosen[int(mention.person_id)] = mention.name
-        for name in names:
-            person = _find_person(known, name)
-            chosen[int(person.id)] = person.name
-        return list(chosen.items())
-
     def _diffuse(
         self,
         library: Library,
@@ -359,7 +222,7 @@ class Studio:
         style: str | None,
         base: Image.Image | None,
         faces: Sequence[Any],
-        boxes: Sequence[XYWH],
+        boxes: Sequence[Box],
         people: Sequence[tuple[int, str]],
         say: Progress,
     ) -> tuple[list[CreatedVariant], str, str]:
@@ -370,7 +233,7 @@ class Studio:
         speed = get_speed_preset(request.speed)
         steps, guidance = speed.for_model_family("fast")
         prompt, negative = build_prompt(scene or "a beautiful scene", style)
-        guard = self._face_guard(faces) if request.mode == "restyle" and faces else None
+        guard = face_guard(self.analyzer(), faces) if request.mode == "restyle" and faces else None
         gen_request = GenerationRequest(
             mode=request.mode,  # type: ignore[arg-type]
             prompt=prompt,
@@ -383,7 +246,7 @@ class Studio:
             guidance_scale=guidance,
             size=request.size,
             photo=base,
-            face_boxes=[xywh_to_corners(b) for b in boxes],
+            face_boxes=[b.corners() for b in boxes],
             face_guard=guard,
         )
         if people and request.mode == "text":
@@ -410,42 +273,6 @@ class Studio:
             v.reference_photo_ids = sorted({pid for p in g.extra.get("people", []) for pid in p.get("photo_ids", [])})
         return variants, label, result.precision
 
-    def _face_guard(self, faces: Sequence[Any]) -> Callable[[Image.Image, Image.Image], Image.Image]:
-        """Keep each face of the photo its person: where the restyled face drifts, blend the original back."""
-        analyzer = self.analyzer()
-
-        def guard(original: Image.Image, generated: Image.Image) -> Image.Image:
-            orig = np.asarray(original.convert("RGB"))
-            gen = np.asarray(generated.convert("RGB").resize(original.size))
-            found = analyzer.analyze(gen)
-            drifted = []
-            for face in faces:
-                match = max(found, key=lambda f: _iou(tuple(f.box), tuple(face.box)), default=None)
-                ok = match is not None and _iou(tuple(match.box), tuple(face.box)) > 0.3
-                if not ok or float(np.dot(match.embedding, face.embedding)) < FACE_GUARD_MIN_LIKENESS:
-                    drifted.append(tuple(int(v) for v in face.box))
-            if not drifted:
-                return generated
-            blended = keep_faces(orig, gen, drifted, fidelity=0.85)
-            return Image.fromarray(blended).resize(generated.size)
-
-        return guard
-
-    def _score_against_photo(self, variant: CreatedVariant, faces: Sequence[Any], base_size: tuple[int, int], labels: Sequence[str] = ()) -> None:
-        """Likeness of each face of the photo in the result: the cosine of the two SFace embeddings,
-        named by who the face is ("Grandpa Joe 0.90"), or "face N" for someone not named yet."""
-        gen = np.asarray(variant.image.convert("RGB"))
-        found = self.analyzer().analyze(gen)
-        for i, face in enumerate(faces, start=1):
-            box = _scale_box(face.box, base_size, (gen.shape[1], gen.shape[0]))
-            match = max(found, key=lambda f: _iou(tuple(f.box), box), default=None)  # type: ignore[arg-type]
-            label = labels[i - 1] if i - 1 < len(labels) else f"face {i}"
-            if match is None or _iou(tuple(match.box), box) < 0.3:  # type: ignore[arg-type]
-                variant.likeness[label] = 0.0
-                variant.notes.append(f"{label}: not found in the result")
-            else:
-                variant.likeness[label] = max(0.0, float(np.dot(match.embedding, face.embedding)))
-
     def upscale_creation(
         self, library: Library, creation_id: int, images: Sequence[Image.Image], out_dir: Path, progress: Progress | None = None
     ) -> list[Path]:
@@ -465,7 +292,7 @@ class Studio:
                 say((i + done / max(total, 1)) / len(images), f"Upscaling picture {i + 1} of {len(images)}: {done}/{total} tiles")
 
             say(i / len(images), f"Upscaling picture {i + 1} of {len(images)}")
-            result = upscale(image, scale=4, model="realesrgan-fast", progress=tiles)
+            result = upscale(image, scale=4, model="realesrgan-fast", progress=tiles, upscaler=self.upscaler("realesrgan-fast"))
             claim = CreationClaim(
                 kind=record.kind,  # type: ignore[arg-type]
                 creation_id=str(record.id),
@@ -481,18 +308,18 @@ class Studio:
 
     def _upscale_for_print(self, image: Image.Image) -> tuple[Image.Image, str | None]:
         """Real-ESRGAN (the compact x4 model, on the CPU) so a 512 px picture prints sharp on a 5x7 in card."""
-        from photogen.create.layout import CARD_5X7
+        from photogen.create.print_page import CARD_5X7
         from photogen.create.upscale import upscale_to_fit
 
         # the card's picture takes about half the page: cover that, not the whole sheet
         width, height = CARD_5X7.page_px
-        result = upscale_to_fit(image, (width, height // 2), model="realesrgan-fast")
+        result = upscale_to_fit(image, (width, height // 2), model="realesrgan-fast", upscaler=self.upscaler("realesrgan-fast"))
         if result.scale == 1:
             return image, None
         return result.image, f"upscaled x{result.scale} for print with {result.model}"
 
-    def _apply_template(self, template: Any, image: Image.Image, bases: Sequence[Image.Image], boxes: Sequence[XYWH], request: CreateRequest) -> Image.Image:
-        subject = union_box([_scale_box(b, bases[0].size, image.size) for b in boxes]) if bases else None
+    def _apply_template(self, template: Any, image: Image.Image, bases: Sequence[Image.Image], boxes: Sequence[Box], request: CreateRequest) -> Image.Image:
+        subject = Box.union(b.scaled(bases[0].size, image.size).rounded() for b in boxes) if bases else None
         if template.kind == "card":
             return render_card(image, template.name, title=request.title, message=request.message, subject_box=subject)
         if template.kind == "post":
@@ -511,7 +338,6 @@ class Studio:
         photo_ids: Sequence[int],
         people: Sequence[tuple[int, str]],
     ) -> int:
-        cat = library.catalog
         params = {
             "mode": request.mode,
             "style": request.style,
@@ -524,94 +350,26 @@ class Studio:
             "title": request.title,
             "message": request.message,
         }
-        with cat.tx():
-            creation_id = int(
-                cat.execute(
-                    "INSERT INTO creations (created_at, kind, prompt, params) VALUES (?, ?, ?, ?)",
-                    (utc_now(), request.mode, request.prompt or scene, json.dumps(params)),
-                ).lastrowid
-            )
-            for pid in photo_ids:
-                cat.execute("INSERT INTO creation_sources (creation_id, photo_id) VALUES (?, ?)", (creation_id, pid))
-            for person_id, _name in people:
-                cat.execute("INSERT INTO creation_sources (creation_id, person_id) VALUES (?, ?)", (creation_id, person_id))
-            for v in variants:
-                buf = io.BytesIO()
-                v.image.save(buf, format="PNG")
-                library.put_blob(f"creation:{creation_id}:{v.variant}", buf.getvalue(), "creation", creation_id=creation_id)
-            cat.execute("UPDATE creations SET output_blob = ? WHERE id = ?", (f"creation:{creation_id}:{variants[0].variant}", creation_id))
-            cat.audit(
-                "creation",
-                str(creation_id),
-                mode=request.mode,
-                kind=kind,
-                photo_ids=list(photo_ids),
-                person_ids=[p for p, _ in people],
-                model=model,
-            )
-        return creation_id
-
-
-def face_labels(library: Library, photo_id: int, faces: Sequence[Any], min_cosine: float = 0.6) -> list[str]:
-    """Who each face found in a photo is: the name of the person its stored face (same photo, most
-    alike embedding) is on, else "face N". Two faces never take one name."""
-    from photogen.faces.people import load_faces
-
-    stored = [f for f in load_faces(library, usable_only=False) if f.photo_id == photo_id and f.person_id is not None]
-    names = {int(r["id"]): r["name"] for r in library.catalog.query("SELECT id, name FROM people WHERE name IS NOT NULL")}
-    labels, used = [], set()
-    for i, face in enumerate(faces, start=1):
-        scored = [(float(np.dot(np.asarray(face.embedding, np.float32), s.embedding)), s) for s in stored if s.embedding.shape == np.shape(face.embedding)]
-        best = max(scored, key=lambda x: x[0], default=None)
-        name = names.get(best[1].person_id) if best is not None and best[0] >= min_cosine else None  # type: ignore[arg-type]
-        if name and name not in used:
-            used.add(name)
-            labels.append(name)
-        else:
-            labels.append(f"face {i}")
-    return labels
+        pictures = []
+        for v in variants:
+            buf = io.BytesIO()
+            v.image.save(buf, format="PNG")
+            pictures.append((v.variant, buf.getvalue()))
+        return creations_store.add_creation(
+            library,
+            mode=request.mode,
+            prompt=request.prompt or scene,
+            params=params,
+            photo_ids=photo_ids,
+            person_ids=[p for p, _ in people],
+            pictures=pictures,
+        )
 
 
 def model_installed(settings: Settings) -> bool:
     from photogen.generate.sources import list_installed
 
     return bool(list_installed(settings))
-
-
-def choose_mode(*, has_photo: bool, prompt: str, style: str | None, ai_available: bool) -> Mode:
-    """What a user with one Generate button means: a photo and a classic style is an instant filter;
-    a photo and words is a new background; words alone are a new scene."""
-    from photogen.create.instant import list_instant_styles
-
-    instant_styles = {s["name"] for s in list_instant_styles()}
-    if has_photo and (not ai_available or (style in instant_styles and not prompt.strip())):
-        return "instant"
-    if has_photo:
-        return "background" if prompt.strip() else "restyle"
-    if not ai_available:
-        raise PhotogenError(
-            "Making a new scene needs a diffusion model. Choose a photo under 'Start from photos' for an instant "
-            "style, or get a model once in the Models tab (`photogen models download lcm-dreamshaper-v7` in a terminal)."
-        )
-    return "text"
-
-
-def _find_person(known: Sequence[KnownPerson], name: str) -> KnownPerson:
-    wanted = name.strip().lstrip("@").casefold()
-    if wanted == "me":
-        for person in known:
-            if person.is_me:
-                return person
-        raise PhotogenError("No one is marked as you yet: in People, choose your face and mark it as me.")
-    matches = [p for p in known if p.name.casefold() == wanted]
-    if len(matches) > 1:
-        ids = " and ".join(f"person {p.id}" for p in matches)
-        raise PhotogenError(f"{name!r} could be {ids}: both have that name. Rename one in People, then choose again.")
-    if matches:
-        return matches[0]
-    close = difflib.get_close_matches(name, [p.name for p in known], n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(close)}?" if close else (" Known people: " + ", ".join(p.name for p in known[:10]) if known else " Name people in the People tab first.")
-    raise PhotogenError(f"No person named {name!r}.{hint}")
 
 
 def _default_model(installed: Sequence[str]) -> str:
@@ -624,7 +382,3 @@ def _default_model(installed: Sequence[str]) -> str:
 
     preferred = [m.id for m in CATALOG if m.id in installed and m.kind != "test"]
     return preferred[0] if preferred else installed[0]
-
-
-def today() -> dt.date:
-    return dt.date.today()

@@ -18,12 +18,9 @@ from typing import Any, Literal
 
 from PIL import Image, ImageDraw, ImageFilter
 
+from photogen.box import Box
 from photogen.create.layout import (
-    ALBUM_8X8,
-    CARD_5X7,
-    Box,
     FontFamily,
-    PrintSpec,
     Rect,
     SafeInsets,
     contain,
@@ -34,6 +31,7 @@ from photogen.create.layout import (
     render_crop,
     smart_crop,
 )
+from photogen.create.print_page import ALBUM_8X8, CARD_5X7, PrintSpec
 from photogen.errors import PhotogenError
 
 logger = logging.getLogger(__name__)

@@ -10,7 +10,6 @@ tiles with an overlap, so memory stays bounded whatever the image size.
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -120,18 +119,23 @@ def lanczos_upscale(image: Image.Image, scale: float) -> Image.Image:
     return big.filter(ImageFilter.UnsharpMask(radius=max(1.0, scale * 0.6), percent=60, threshold=2))
 
 
-@functools.lru_cache(maxsize=2)
-def _shared_upscaler(model: str) -> RealEsrganUpscaler:
-    return RealEsrganUpscaler(model)  # type: ignore[arg-type]
-
-
-def upscale(image: Image.Image, *, scale: int = 4, model: UpscaleModel = "realesrgan-x4plus", progress: Progress | None = None) -> UpscaleResult:
+def upscale(
+    image: Image.Image,
+    *,
+    scale: int = 4,
+    model: UpscaleModel = "realesrgan-x4plus",
+    progress: Progress | None = None,
+    upscaler: RealEsrganUpscaler | None = None,
+) -> UpscaleResult:
     """Upscale by `scale` (2, 3 or 4). Real-ESRGAN always computes x4; other factors downsample its
-    output. Falls back to Lanczos (and says so in the result) when ncnn or the weights are missing."""
+    output. Falls back to Lanczos (and says so in the result) when ncnn or the weights are missing.
+
+    `upscaler`: a built Real-ESRGAN of `model` to reuse (the studio keeps one, loading takes seconds);
+    None builds one for this call."""
     if scale not in (2, 3, 4):
         raise PhotogenError(f"Upscale factor {scale} is not supported: use 2, 3 or 4.")
     if model != "lanczos" and realesrgan_available():
-        big = _shared_upscaler(model).upscale(image, progress)
+        big = (upscaler or RealEsrganUpscaler(model)).upscale(image, progress)  # type: ignore[arg-type]
         if scale != 4:
             big = big.resize((image.width * scale, image.height * scale), Image.LANCZOS)
         return UpscaleResult(big, model, scale)
@@ -140,10 +144,17 @@ def upscale(image: Image.Image, *, scale: int = 4, model: UpscaleModel = "reales
     return UpscaleResult(lanczos_upscale(image, scale), "lanczos", scale)
 
 
-def upscale_to_fit(image: Image.Image, size: tuple[int, int], *, model: UpscaleModel = "realesrgan-x4plus", progress: Progress | None = None) -> UpscaleResult:
+def upscale_to_fit(
+    image: Image.Image,
+    size: tuple[int, int],
+    *,
+    model: UpscaleModel = "realesrgan-x4plus",
+    progress: Progress | None = None,
+    upscaler: RealEsrganUpscaler | None = None,
+) -> UpscaleResult:
     """Enough upscaling for `image` to cover `size` (e.g. a 5x7 in page at 300 dpi), no more."""
     need = max(size[0] / image.width, size[1] / image.height)
     if need <= 1.0:
         return UpscaleResult(image, "lanczos", 1)
     factor = 2 if need <= 2 else 3 if need <= 3 else 4
-    return upscale(image, scale=factor, model=model, progress=progress)
+    return upscale(image, scale=factor, model=model, progress=progress, upscaler=upscaler)

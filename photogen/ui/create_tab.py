@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +12,16 @@ from PIL import Image
 from photogen.create.context import known_people, library_suggestions
 from photogen.create.instant import list_instant_styles
 from photogen.create.presets import list_speed_presets, list_style_presets
-from photogen.create.studio import CreateRequest, Creation, Studio, choose_mode, model_installed
+from photogen.create.request import CreateRequest, Creation, build_request, more_like_this, refine_request
+from photogen.create.studio import Studio, model_installed
 from photogen.create.templates import list_templates
 from photogen.errors import PhotogenError
+from photogen.library import creations_store
 from photogen.library.library import Library
 from photogen.library.photos import list_photos, people_in_photos
 from photogen.ui import served
 from photogen.ui.common import readable_errors, require
+from photogen.ui.create_picker import ALL_ALBUMS, ANYONE, photo_cards, photo_choices, picker_filters
 from photogen.ui.session import UISession
 from photogen.ui.views import TabView
 
@@ -64,10 +66,6 @@ def default_style(ai_available: bool) -> str:
     return list_style_presets()[0]["name"] if ai_available else "watercolor"
 
 
-def creation_exists(library: Library, creation_id: Any) -> bool:
-    return creation_id is not None and library.catalog.one("SELECT 1 FROM creations WHERE id = ?", (int(creation_id),)) is not None
-
-
 def style_choices(ai_available: bool) -> list[tuple[str, str]]:
     choices = [(f"{s['label']} (instant)", s["name"]) for s in list_instant_styles()]
     if ai_available:
@@ -94,58 +92,6 @@ def people_chips(library: Library) -> list[tuple[Image.Image, str]]:
         if refs.faces:
             chips.append((face_crop(library, refs.faces[0].id), person.name))
     return chips
-
-
-ANYONE = "Anyone"
-ALL_ALBUMS = "All albums"
-PICKER_LIMIT = 60  # thumbnails shown at once; the filters narrow the rest down
-
-
-def photo_caption(p: Any) -> str:
-    """'john-1.jpg · Family · 2019-05-01 · Grandpa Joe': the file, its album, its date and who is in it."""
-    parts = [Path(p.path).name, p.album]
-    if p.taken_at:
-        parts.append(p.taken_at[:10])
-    if p.place:
-        parts.append(p.place)
-    if p.people:
-        parts.append(", ".join(p.people))
-    return " · ".join(parts)
-
-
-def photo_choices(library: Library) -> list[tuple[str, int]]:
-    return [(f"{p.id}: {photo_caption(p)}", p.id) for p in list_photos(library)]
-
-
-def picker_filters(library: Library) -> tuple[list[str], list[str]]:
-    """Who and which albums the photo picker can filter by."""
-    photos = list_photos(library)
-    people = sorted({n for p in photos for n in (p.people or [])}, key=str.casefold)
-    albums = sorted({p.album for p in photos}, key=str.casefold)
-    return [ANYONE, *people], [ALL_ALBUMS, *albums]
-
-
-def photo_cards(library: Library, person: str | None = None, album: str | None = None, limit: int = PICKER_LIMIT) -> tuple[list[tuple[Image.Image, str]], list[int]]:
-    """Thumbnails for 'Start from photos', newest first, with album, date and people; filtered."""
-    import io
-
-    from photogen.library.photos import thumbnail_bytes
-
-    chosen = [
-        p
-        for p in list_photos(library)
-        if (not person or person == ANYONE or person in (p.people or [])) and (not album or album == ALL_ALBUMS or p.album == album)
-    ]
-    chosen.sort(key=lambda p: (p.taken_at or "", p.id), reverse=True)
-    cards, ids = [], []
-    for p in chosen[:limit]:
-        try:
-            image = Image.open(io.BytesIO(thumbnail_bytes(library, p.id))).convert("RGB")
-        except PhotogenError:
-            continue  # a thumbnail the next index rebuilds
-        cards.append((image, f"{p.id}: {photo_caption(p)}"))
-        ids.append(p.id)
-    return cards, ids
 
 
 def creation_choices(library: Library) -> list[tuple[str, int]]:
@@ -201,62 +147,6 @@ def sources_markdown(library: Library, creation: Creation) -> str:
     prompt = f"Prompt shown to the model: *{creation.model_prompt}*" if creation.model_prompt else None
     people = [name for _, name in creation.people]
     return _sources(library, creation.kind, f"creation #{creation.id}", creation.model, prompt, creation.source_photo_ids, people)
-
-
-def build_request(
-    *,
-    prompt: str,
-    photo_ids: list[int] | None,
-    people: list[str] | None,
-    style: str | None,
-    template: str | None,
-    mode: str,
-    speed: str,
-    seed: int,
-    variants: int,
-    best_of: int | None,
-    title: str,
-    message: str,
-    background: str,
-    formats: list[str] | None,
-    ai_available: bool,
-) -> CreateRequest:
-    photo_ids = [int(p) for p in (photo_ids or [])]
-    if mode == "auto":
-        mode = choose_mode(has_photo=bool(photo_ids), prompt=prompt, style=style, ai_available=ai_available)
-    return CreateRequest(
-        mode=mode,  # type: ignore[arg-type]
-        prompt=prompt or "",
-        photo_ids=photo_ids,
-        people=list(people or []),
-        style=style or None,
-        speed=speed,
-        template=template or None,
-        title=title or None,
-        message=message or None,
-        seed=int(seed),
-        variants=int(variants),
-        best_of=int(best_of) if best_of else None,
-        background=background,  # type: ignore[arg-type]
-        formats=tuple(formats or ["png"]),  # type: ignore[arg-type]
-    )
-
-
-def more_like_this(previous: CreateRequest) -> CreateRequest:
-    """Same request, fresh seeds: new variants that follow on from the last ones."""
-    return replace(previous, seed=previous.seed + max(1, previous.variants))
-
-
-def refine_request(previous: CreateRequest, seed: int, prompt: str, style: str | None) -> CreateRequest:
-    """Keep the selected variant's seed (its composition) and apply the edited prompt and style."""
-    return replace(
-        previous,
-        seed=seed,
-        variants=1,
-        best_of=None,
-        prompt=prompt.strip() or previous.prompt,
-        style=style or previous.style,
-    )
 
 
 def build(session: gr.State, studio: Studio) -> TabView:
@@ -470,7 +360,7 @@ def build(session: gr.State, studio: Studio) -> TabView:
         style_values = [v for _, v in styles]
         keep_style = chosen_style if style_chosen and chosen_style in style_values else default_style(ai)
         ideas = suggestion_texts(lib) if ai else []
-        gone = previous is not None and not creation_exists(lib, previous.get("creation_id"))
+        gone = previous is not None and (previous.get("creation_id") is None or not creations_store.creation_exists(lib, int(previous["creation_id"])))
         cleared = ([], "", None, None) if gone else (gr.skip(), gr.skip(), gr.skip(), gr.skip())
         who, where = picker_filters(lib)
         cards, card_ids = photo_cards(lib, person if person in who else None, album if album in where else None)

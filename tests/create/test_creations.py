@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from photogen.create import creations
-from photogen.create.provenance import verify_file
+from photogen.create.verify import verify_file
 from photogen.errors import PhotogenError
 from photogen.library.library import Library
 

@@ -6,14 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from photogen.create.prompt import (
-    KnownPerson,
-    LibraryStats,
-    PersonCount,
-    Trip,
-    parse_prompt,
-    suggestions,
-)
+from photogen.create.prompt import KnownPerson, Trip, parse_prompt
+from photogen.create.prompt_ideas import LibraryStats, PersonCount, suggestions
 from photogen.errors import PhotogenError
 
 PEOPLE = [KnownPerson("p1", "Anna"), KnownPerson("p2", "Ben Carter"), KnownPerson("p3", "Zoë", is_me=True), KnownPerson("p4", "Rose")]

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photogen.create.provenance import verify_file
 from photogen.create.studio import CreateRequest, Studio
+from photogen.create.verify import verify_file
 from photogen.errors import PhotogenError
 from photogen.generate import commands
 from photogen.library.consent import add_folder_source, revoke_album
@@ -155,7 +155,7 @@ def test_user_errors_are_clear(lib: Library, studio: Studio, tmp_path: Path, req
 
 
 def test_a_failed_signature_is_shown_and_recorded_on_the_creation(lib: Library, studio: Studio, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from photogen.create.provenance import LocalSigner
+    from photogen.create.content_credentials import LocalSigner
 
     monkeypatch.setitem(lib.cache, "c2pa-signer", LocalSigner(b"not a certificate", b"not a key"))
     pid = photo_id(lib, "portrait-2.jpg")  # paris.jpg's album is revoked by an earlier test

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from photogen.create.layout import ALBUM_8X8, CARD_5X7
+from photogen.create.print_page import ALBUM_8X8, CARD_5X7
 from photogen.create.templates import (
     CARD_THEMES,
     card_layout,

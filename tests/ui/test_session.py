@@ -120,7 +120,7 @@ def test_no_module_level_cache_keeps_a_visitors_data(tmp_path: Path) -> None:
     bob.close()
 
     # no memoized function anywhere in photogen takes per-visitor input (coordinates, photos, keys)
-    allowed = {"photogen.create.layout.font_files", "photogen.create.layout._load", "photogen.create.upscale._shared_upscaler"}
+    allowed = {"photogen.create.layout.font_files", "photogen.create.layout._load"}
     cached = set()
     for info in pkgutil.walk_packages(photogen.__path__, "photogen."):
         if info.name.startswith("photogen.ui") or "insightface" in info.name:
