@@ -184,8 +184,7 @@ def _long_files() -> set[str]:
 LEFT_CYCLES: set[str] = {
     "photogen.generate.commands <-> photogen.generate.identity.generation",
 }
-LEFT_SQL: set[str] = {
-}
+LEFT_SQL: set[str] = set()
 LEFT_STATE: set[str] = {
     "photogen/generate/manifest.py:_hash_memo",
     "photogen/providers.py:_noticed",
