@@ -42,8 +42,9 @@ def _median_stages(run, reps: int) -> dict[str, float]:  # noqa: ANN001
 def engine_photogen(work: Path, size: int, steps: int, reps: int, threads: int) -> dict[str, float]:
     from photogen.generate.catalog import get_model_spec
     from photogen.generate.manifest import ExportManifest, SourceInfo
-    from photogen.generate.pipelines import OnnxStableDiffusion, TextToImagePipeline
+    from photogen.generate.pipelines import TextToImagePipeline
     from photogen.generate.runtime import SessionCache
+    from photogen.generate.stable_diffusion import OnnxStableDiffusion
 
     manifest = ExportManifest(model_id="sd15-random", precision="fp32", opset=17, source=SourceInfo(kind="folder"),
                               files={}, versions={})  # fmt: skip

@@ -71,8 +71,10 @@ def main() -> None:
     from diffusers import UNet2DConditionModel
 
     from photogen.generate.identity.adapters import get_adapter_spec
-    from photogen.generate.identity.unet import IdentityUNet, apply_identity_adapter, export_identity_unet
-    from photogen.generate.identity.weights import tiny_adapter_state_dict, validate_layout
+    from photogen.generate.identity.checkpoint import validate_layout
+    from photogen.generate.identity.export import export_identity_unet
+    from photogen.generate.identity.tiny import tiny_adapter_state_dict
+    from photogen.generate.identity.unet import IdentityUNet, apply_identity_adapter
     from photogen.generate.sd15_config import SD15_UNET_CONFIG
 
     torch.set_num_threads(args.threads)

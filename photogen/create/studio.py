@@ -246,7 +246,7 @@ class Studio:
             guidance_scale=guidance,
             size=request.size,
             photo=base,
-            face_boxes=[b.corners() for b in boxes],
+            face_boxes=list(boxes),
             face_guard=guard,
         )
         if people and request.mode == "text":

@@ -18,11 +18,11 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
+from photogen.box import Box
 from photogen.errors import PhotogenError
 
 logger = logging.getLogger(__name__)
 
-Box = tuple[int, int, int, int]
 _WORK_SIDE = 512  # GrabCut is O(pixels) per iteration: work on a copy at most this big
 
 
@@ -31,7 +31,8 @@ def person_prior(width: int, height: int, face_boxes: Sequence[Box]) -> np.ndarr
     import cv2
 
     prior = np.full((height, width), cv2.GC_BGD, dtype=np.uint8)
-    for x0, y0, x1, y1 in face_boxes:
+    for box in face_boxes:
+        x0, y0, x1, y1 = box.corners()
         w, h = max(1, x1 - x0), max(1, y1 - y0)
         cx = (x0 + x1) / 2
         # probable person: head with hair above the face, shoulders about three face widths wide
@@ -70,8 +71,8 @@ def grabcut_person_mask(photo: Image.Image, face_boxes: Sequence[Box], iteration
     scale = min(1.0, _WORK_SIDE / max(width, height))
     small_w, small_h = max(1, round(width * scale)), max(1, round(height * scale))
     small = cv2.resize(rgb, (small_w, small_h), interpolation=cv2.INTER_AREA) if scale < 1 else rgb
-    boxes = [tuple(int(round(v * scale)) for v in box) for box in face_boxes]
-    labels = person_prior(small_w, small_h, boxes)  # type: ignore[arg-type]
+    boxes = [Box.from_corners(*(int(round(v * scale)) for v in box.corners())) for box in face_boxes]
+    labels = person_prior(small_w, small_h, boxes)
 
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
@@ -83,7 +84,8 @@ def grabcut_person_mask(photo: Image.Image, face_boxes: Sequence[Box], iteration
     # keep only regions connected to a face: stray background blobs of skin-like colour are not people
     count, components = cv2.connectedComponents(person)
     keep = np.zeros(count, dtype=bool)
-    for x0, y0, x1, y1 in boxes:
+    for box in boxes:
+        x0, y0, x1, y1 = box.corners()
         cy, cx = (y0 + y1) // 2, (x0 + x1) // 2
         keep[components[min(cy, small_h - 1), min(cx, small_w - 1)]] = True
     keep[0] = False

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from photogen.box import Box
 from photogen.errors import PhotogenError
 from photogen.generate import commands
 from photogen.generate.commands import GenerationEngine, GenerationRequest
@@ -127,16 +128,16 @@ def test_background_keeps_people_pixel_exact(engine: GenerationEngine) -> None:
 
 
 def test_background_uses_masker_with_face_boxes(engine: GenerationEngine) -> None:
-    calls: list[list[tuple[int, int, int, int]]] = []
+    calls: list[list[Box]] = []
 
-    def masker(photo: Image.Image, boxes: list[tuple[int, int, int, int]]) -> np.ndarray:
+    def masker(photo: Image.Image, boxes: list[Box]) -> np.ndarray:
         calls.append(list(boxes))
         m = np.zeros((photo.height, photo.width), dtype=bool)
         m[10:40, 10:40] = True
         return m
 
     engine.generate(GenerationRequest(mode="background", prompt="snow", model_id="tiny-test", precision="fp32",
-                                      photo=_photo(5), face_boxes=[(15, 12, 30, 30)], masker=masker))  # fmt: skip
+                                      photo=_photo(5), face_boxes=[Box(15, 12, 30, 30)], masker=masker))  # fmt: skip
     assert calls == [[(15, 12, 30, 30)]]
 
 
@@ -164,9 +165,3 @@ def test_missing_model_says_how_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(PhotogenError, match="'nope' is not installed.*photogen models import PATH"):
         commands.export("nope", "fp32", settings)
 
-
-def test_save_images_marks_provenance(engine: GenerationEngine, tmp_path: Path) -> None:
-    paths = commands.save_images(_text(engine, seed=5, variants=2), tmp_path)
-    assert [p.name for p in paths] == ["photogen-5-v0.png", "photogen-6-v1.png"]
-    info = Image.open(paths[0]).text
-    assert info["photogen:ai_generated"] == "true" and "test_model" in " ".join(info)

@@ -11,6 +11,12 @@ traced into the exported UNet graph with the face input as a graph input. What t
     import_adapter(path, "ip-adapter-faceid", settings, accept_license=True)   # the user's download
     ADAPTERS / adapters_for(model_spec)                              # what fits which base model
 
+Modules: `adapters` (the adapters known), `checkpoint` (the published weights' layout), `weights`
+(installed adapters), `tiny` (random test adapters), `unet` (the identity UNet in torch), `export`
+(its ONNX export and checks), `references` (people from the catalog), `encoders` (their faces to the
+graph's input), `regions` (where each person goes), `generation` (text-to-image with people, on top
+of the engine), `likeness` (how alike the results are).
+
 Importing this package loads no model; torch is imported only by the modules that trace the UNet.
 """
 
@@ -23,12 +29,8 @@ from photogen.generate.identity.adapters import (
 )
 from photogen.generate.identity.likeness import ImageLikeness, PersonLikeness, score_likeness
 from photogen.generate.identity.references import PersonReference, people_references, person_reference
-from photogen.generate.identity.weights import (
-    InstalledAdapter,
-    create_tiny_adapter,
-    import_adapter,
-    installed_adapter,
-)
+from photogen.generate.identity.tiny import create_tiny_adapter
+from photogen.generate.identity.weights import InstalledAdapter, import_adapter, installed_adapter
 
 __all__ = [
     "ADAPTERS",

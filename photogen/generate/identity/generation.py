@@ -1,8 +1,9 @@
 """Text-to-image with people: the identity export, its inputs, likeness per variant and best-of.
 
-`GenerationEngine.generate` hands a request with `people` here. The denoising loop is the engine's own
-`TextToImagePipeline`; identity enters only as the UNet graph's extra inputs (embeddings, region
-masks, scale), the same for every step and variant. With classifier-free guidance the unconditional
+`commands.GenerationEngine.generate` hands a request with `people` here; this sits on top of the engine
+(engine.py), which loads the identity export. The denoising loop is the engine's own `TextToImagePipeline`;
+identity enters only as the UNet graph's extra inputs (embeddings, region masks, scale), the same for
+every step and variant. With classifier-free guidance the unconditional
 branch gets IP-Adapter's reference input (a zeroed FaceID embedding, the features of a zero image for
 CLIP-image adapters; encoders.unconditional_embeds), so guidance pushes towards the person as in
 diffusers' IP-Adapter pipelines (tests/generate/identity/test_generation.py checks the latents against
@@ -14,11 +15,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from photogen.box import Box
 from photogen.errors import PhotogenError
+from photogen.generate.denoising import GeneratedImage, StepCallback
+from photogen.generate.engine import DiffusionEngine, GenerationRequest, GenerationResult
 from photogen.generate.identity.adapters import (
     IdentityAdapterSpec,
     adapters_for,
@@ -43,11 +47,10 @@ from photogen.generate.identity.unet import (
     IMAGE_ENCODER_COMPONENT,
 )
 from photogen.generate.identity.weights import InstalledAdapter, installed_adapter
-from photogen.generate.pipelines import GeneratedImage, OnnxStableDiffusion, StepCallback, TextToImagePipeline
+from photogen.generate.pipelines import TextToImagePipeline
+from photogen.generate.sources import installed_model
+from photogen.generate.stable_diffusion import OnnxStableDiffusion
 from photogen.settings import Settings
-
-if TYPE_CHECKING:
-    from photogen.generate.commands import GenerationEngine, GenerationRequest, GenerationResult
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +96,7 @@ def make_encoder(adapter: InstalledAdapter, onnx: OnnxStableDiffusion, settings:
 
 def identity_inputs(onnx: OnnxStableDiffusion, adapter: InstalledAdapter, encoder: IdentityEncoder,
                     people: Sequence[PersonReference], width: int, height: int, scale: float,
-                    regions: Sequence[tuple[int, int, int, int]] = ()) -> dict[str, np.ndarray]:  # fmt: skip
+                    regions: Sequence[Box] = ()) -> dict[str, np.ndarray]:  # fmt: skip
     """The identity graph's extra inputs for these people at this size."""
     grid = onnx.size_multiple  # the UNet's coarsest cell in image pixels
     boxes = list(regions) if regions else side_by_side_boxes(len(people), width, height, grid)
@@ -123,17 +126,13 @@ def _check_request(request: GenerationRequest) -> tuple[int, int]:
     return request.variants, best_of
 
 
-def generate_with_people(engine: GenerationEngine, request: GenerationRequest,
+def generate_with_people(engine: DiffusionEngine, request: GenerationRequest,
                          callback: StepCallback | None = None) -> GenerationResult:  # fmt: skip
     import time
-
-    from photogen.generate.commands import GenerationResult
 
     # 1. Check inputs and choose the adapter
     keep, make = _check_request(request)
     t0 = time.perf_counter()
-    from photogen.generate.sources import installed_model
-
     model_spec = installed_model(request.model_id, engine.settings).spec
     adapter = choose_adapter(model_spec, engine.settings, request.identity_adapter)
 

@@ -14,13 +14,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from photogen.box import Box
 from photogen.errors import PhotogenError
-
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels
 
 
 def side_by_side_boxes(people: int, width: int, height: int, grid: int) -> list[Box]:
-    """`people` vertical strips covering the image, edges on multiples of `grid` image pixels."""
+    """`people` vertical strips covering the image (in its pixels), edges on multiples of `grid` pixels."""
     if people < 1:
         raise PhotogenError("Regions need at least one person.")
     cells = width // grid
@@ -30,7 +29,7 @@ def side_by_side_boxes(people: int, width: int, height: int, grid: int) -> list[
             f"(at least {people * grid} pixels) or fewer people."
         )
     edges = [round(i * cells / people) * grid for i in range(people + 1)]
-    return [(edges[i], 0, edges[i + 1], height) for i in range(people)]
+    return [Box.from_corners(edges[i], 0, edges[i + 1], height) for i in range(people)]
 
 
 def region_masks(boxes: Sequence[Box], width: int, height: int, vae_scale: int, grid: int) -> np.ndarray:
@@ -43,7 +42,8 @@ def region_masks(boxes: Sequence[Box], width: int, height: int, vae_scale: int, 
     lat_w, lat_h = width // vae_scale, height // vae_scale
     cell = grid // vae_scale
     masks = np.zeros((len(boxes), lat_h, lat_w), dtype=np.float32)
-    for i, (x0, y0, x1, y1) in enumerate(boxes):
+    for i, box in enumerate(boxes):
+        x0, y0, x1, y1 = box.corners()
         if not (0 <= x0 < x1 <= width and 0 <= y0 < y1 <= height):
             raise PhotogenError(f"Region {i + 1} ({x0},{y0})-({x1},{y1}) is not inside the {width}x{height} image.")
         cx0, cx1 = _snap(x0, x1, grid)
@@ -58,6 +58,3 @@ def _snap(lo: int, hi: int, grid: int) -> tuple[int, int]:
     a, b = math.floor(lo / grid + 0.5), math.floor(hi / grid + 0.5)
     return a, max(b, a + 1)
 
-
-def single_person_mask(width: int, height: int, vae_scale: int) -> np.ndarray:
-    return np.ones((1, height // vae_scale, width // vae_scale), dtype=np.float32)

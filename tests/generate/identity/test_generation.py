@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from photogen.box import Box
 from photogen.errors import PhotogenError
 from photogen.generate.catalog import get_model_spec
 from photogen.generate.commands import GenerationEngine, GenerationRequest
@@ -107,7 +108,7 @@ def test_request_errors(id_engine: GenerationEngine, amy, penny) -> None:  # noq
     with pytest.raises(PhotogenError, match="too many"):
         id_engine.generate(_request([amy, penny] * 3))
     with pytest.raises(PhotogenError, match="2 people but 1 regions"):
-        id_engine.generate(_request([amy, penny], regions=[(0, 0, 64, 64)]))
+        id_engine.generate(_request([amy, penny], regions=[Box(0, 0, 64, 64)]))
 
 
 def test_adapter_choice_errors(tmp_path: Path, tiny_faceid: InstalledAdapter) -> None:
@@ -148,8 +149,9 @@ def test_guidance_matches_diffusers_ip_adapter_pipeline(faceid_exports, tiny_dir
     from photogen.generate.catalog import get_model_spec
     from photogen.generate.identity.encoders import StoredEmbeddingEncoder, unconditional_embeds
     from photogen.generate.manifest import verify_export
-    from photogen.generate.pipelines import OnnxStableDiffusion, TextToImagePipeline
+    from photogen.generate.pipelines import TextToImagePipeline
     from photogen.generate.runtime import SessionCache
+    from photogen.generate.stable_diffusion import OnnxStableDiffusion
 
     root = faceid_exports("fp32")
     onnx = OnnxStableDiffusion(root, verify_export(root), get_model_spec("tiny-test"),

@@ -9,13 +9,14 @@ import pytest
 import torch
 
 from photogen.generate.identity.adapters import get_adapter_spec
+from photogen.generate.identity.checkpoint import validate_layout
+from photogen.generate.identity.tiny import tiny_adapter_state_dict
 from photogen.generate.identity.unet import (
     IdentityUNet,
     RegionalIdentityAttnProcessor,
     apply_identity_adapter,
     example_inputs,
 )
-from photogen.generate.identity.weights import tiny_adapter_state_dict, validate_layout
 
 FAMILIES = {"faceid": ("tiny-faceid", (128,)), "clip-image": ("tiny-plus-face", (17, 32))}
 
