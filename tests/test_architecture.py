@@ -189,8 +189,6 @@ LEFT_STATE: set[str] = {
 }
 LEFT_LONG: set[str] = {
     "photogen/generate/export.py",
-    "photogen/library/sources/picker.py",
-    "photogen/library/sources/takeout.py",
 }
 
 

@@ -1,7 +1,15 @@
 """Where photos come from. Each source kind lists albums and files and reads a file's bytes.
 
 The indexer works only through `PhotoSource`, so a local folder, a Takeout archive and the
-Google Photos Picker share one consent model and one indexing path.
+Google Photos Picker share one consent model and one indexing path. Each source class is also a
+`SourceKind`: it opens a source from its catalog row and says what revoking it must let go of;
+`registry.SOURCE_KINDS` lists them, and `consent` revokes through it.
+
+- `folder`: a local folder, read in place
+- `upload`: photos handed to photogen, kept as encrypted copies
+- `takeout/`: a Google Takeout export, read in place (archive, layout, sidecars, source, connect)
+- `picker`: photos picked in the Google Photos Picker, downloaded as encrypted copies
+- `registry`: from a `sources` row to the object that reads it
 """
 
 from __future__ import annotations

@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photogen.errors import PhotogenError
+from photogen.library.google.picking import PickTimedOut, forget_session, item_file_name, rfc3339, wait_for_pick
 from photogen.library.grants import add_source, allow_album, list_albums, record_new_albums
 from photogen.library.sources import AlbumRef, FileRef, printable_path
 
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials
 
     from photogen.library.google.oauth import Authorizer
-    from photogen.library.google.picker_api import PickerClient
     from photogen.library.google.settings import GoogleSettings
     from photogen.library.library import Library
 
@@ -40,11 +39,6 @@ log = logging.getLogger(__name__)
 KIND = "picker"
 DEFAULT_SOURCE_NAME = "Google Photos"
 BLOB_PREFIX = "picker"  # "picker:<source id>:<album>/<file>"
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/heic": ".heic", "image/heif": ".heif", "image/webp": ".webp",
-               "image/gif": ".gif", "image/tiff": ".tif"}
-
-
 def blob_name(source_id: int, rel_path: str) -> str:
     return f"{BLOB_PREFIX}:{source_id}:{rel_path}"
 
@@ -191,61 +185,6 @@ def _set_pending(library: Library, source_id: int, pending: dict[str, Any] | Non
         cat.execute("UPDATE sources SET config = ? WHERE id = ?", (json.dumps(config), source_id))
 
 
-def _wait_for_pick(
-    client: PickerClient,
-    session: dict[str, Any],
-    settings: GoogleSettings,
-    sleep: Callable[[float], None],
-    clock: Callable[[], float],
-) -> None:
-    """Poll as the session's pollingConfig says, until the user is done or the session gives up."""
-    from photogen.library.google.picker_api import parse_duration
-
-    give_up_at = clock() + settings.max_wait_s
-    while not session.get("mediaItemsSet"):
-        polling = session.get("pollingConfig") or {}
-        interval = parse_duration(polling.get("pollInterval"), 5.0) or 0.0
-        timeout_in = parse_duration(polling.get("timeoutIn"), None)
-        if timeout_in is not None:
-            give_up_at = min(give_up_at, clock() + timeout_in)
-        if (timeout_in is not None and timeout_in <= 0) or clock() >= give_up_at:
-            raise PickTimedOut(
-                "No photos were picked before the picking session ran out; run the command again and pick within "
-                f"{int(settings.max_wait_s // 60) or 1} minutes."
-            )
-        sleep(max(0.0, min(interval, 60.0, give_up_at - clock())))
-        session = client.get_session(session["id"])
-
-
-class PickTimedOut(PhotogenError):
-    """The user never finished picking."""
-
-
-def _item_file_name(item: dict[str, Any]) -> str:
-    media = item.get("mediaFile") or {}
-    filename = str(media.get("filename") or "photo")
-    stem, dot, ext = filename.rpartition(".")
-    if not dot:
-        stem, ext = filename, _EXTENSIONS.get(str(media.get("mimeType")), ".jpg").lstrip(".")
-    # the media id keeps two picks of one file name apart; names stay readable for listings
-    return f"{_SAFE.sub('_', str(item['id']))[:80]}-{_SAFE.sub('_', stem)[:80]}.{_SAFE.sub('', ext)[:8] or 'jpg'}"
-
-
-def _rfc3339(value: Any) -> str | None:
-    """A Google timestamp ("2014-10-02T15:01:23.045123456Z") as ISO 8601 Python reads, or None."""
-    if not isinstance(value, str):
-        return None
-    match = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", value.strip())
-    if match is None:
-        return None
-    fraction = f".{match.group(2)[:6]}" if match.group(2) else ""  # Python keeps microseconds, Google sends up to nanoseconds
-    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
-    try:
-        return datetime.fromisoformat(match.group(1) + fraction + zone).isoformat()
-    except ValueError:
-        return None
-
-
 def _has_capture_date(data: bytes) -> bool:
     from PIL import Image
 
@@ -305,7 +244,7 @@ def pick_photos(
                     raise
                 log.info("the unfinished picking session is gone; starting a new one")
         elif pending:
-            _forget_session(client, pending)
+            forget_session(client, pending)
         if session is None:
             session = client.create_session(max_items)
             # recorded before the user is sent off to pick, so an interrupted run can resume this session
@@ -318,9 +257,9 @@ def pick_photos(
             if show is not None:
                 show(str(session.get("pickerUri", "")))
             try:
-                _wait_for_pick(client, session, settings, sleep, clock)
+                wait_for_pick(client, session, settings, sleep, clock)
             except PickTimedOut:
-                _forget_session(client, {"session_id": session["id"]})
+                forget_session(client, {"session_id": session["id"]})
                 _set_pending(library, source_id, None)
                 raise
             except PickerApiError as exc:
@@ -342,7 +281,7 @@ def pick_photos(
             if not item.get("id") or not media.get("baseUrl"):
                 result.skipped.append((filename, "Google sent no download link for it"))
                 continue
-            rel = f"{album}/{_item_file_name(item)}"
+            rel = f"{album}/{item_file_name(item)}"
             record: dict[str, Any] = {"id": str(item["id"]), "filename": filename}
             if blob_name(source_id, rel) in have:
                 data = library.get_blob(blob_name(source_id, rel))  # stored by an interrupted run
@@ -352,7 +291,7 @@ def pick_photos(
                 data = client.download(str(media["baseUrl"]), "=d")
                 library.put_blob(blob_name(source_id, rel), data, "cache", source_id=source_id)
                 result.downloaded += 1
-            created = _rfc3339(item.get("createTime"))
+            created = rfc3339(item.get("createTime"))
             if created is not None and not _has_capture_date(data):
                 record["taken"] = created
             new_items[rel] = record
@@ -369,7 +308,7 @@ def pick_photos(
         record_new_albums(library, fresh, PickerSource(library, fresh).albums())
         if not next(a for a in list_albums(library) if a.source == source_name and a.name == album).allowed:
             allow_album(library, f"{source_name}/{album}")
-        _forget_session(client, {"session_id": session["id"]})
+        forget_session(client, {"session_id": session["id"]})
         return result
 
     try:
@@ -384,14 +323,6 @@ def pick_photos(
             return run()
     finally:
         client.close()
-
-
-def _forget_session(client: PickerClient, pending: dict[str, Any]) -> None:
-    """Delete a session at Google, best effort: an undeleted one only counts against a limit until it expires."""
-    try:
-        client.delete_session(str(pending["session_id"]))
-    except PhotogenError as exc:
-        log.info("could not delete picking session: %s", exc)
 
 
 # ---- revocation -------------------------------------------------------------------------------
@@ -411,7 +342,7 @@ def revoke_picker_token(library: Library, row: Any) -> None:
     if pending:
         client = PickerClient(creds, settings, sleep=lambda _s: None)
         try:
-            _forget_session(client, pending)
+            forget_session(client, pending)
         finally:
             client.close()
     if revoke(creds, settings):

@@ -24,12 +24,13 @@ from photogen.errors import PhotogenError
 from photogen.library.consent import list_albums, revoke_album, revoke_source
 from photogen.library.google.oauth import load_client_config, load_token, run_installed_app_flow
 from photogen.library.google.picker_api import PickerApiError, PickerClient
+from photogen.library.google.picking import PickTimedOut
 from photogen.library.google.settings import GoogleSettings
 from photogen.library.indexer import index_library
 from photogen.library.keys import KDF_MIN_ITERATIONS, KDF_MIN_MEMORY_KIB
 from photogen.library.library import open_library
 from photogen.library.photos import list_photos
-from photogen.library.sources.picker import PickTimedOut, pick_photos, qr_text
+from photogen.library.sources.picker import pick_photos, qr_text
 from photogen.settings import Settings
 from tests.library.sources.conftest import jpeg
 from tests.library.sources.fake_google import CLIENT_ID, CLIENT_SECRET, SCOPE, FakeGoogle

@@ -24,9 +24,9 @@ from hypothesis import strategies as st
 from photogen.library.indexer import index_library
 from photogen.library.library import open_library
 from photogen.library.photos import list_photos
-from photogen.library.sources.takeout import (
-    _EDITED_SUFFIXES,
-    add_takeout,
+from photogen.library.sources.takeout import add_takeout
+from photogen.library.sources.takeout.sidecars import (
+    EDITED_SUFFIXES,
     album_title,
     is_item_sidecar,
     parse_json,
@@ -313,7 +313,7 @@ def test_a_sidecar_named_the_google_way_is_a_candidate(stem: str, ext: str, coun
 
 
 def test_every_edit_suffix_finds_the_originals_sidecar() -> None:
-    for suffix in _EDITED_SUFFIXES:
+    for suffix in EDITED_SUFFIXES:
         assert "IMG_0001.jpg.supplemental-metadata.json" in sidecar_candidates(f"IMG_0001{suffix}.jpg"), suffix
         assert "IMG_0001.jpg(2).json" in sidecar_candidates(f"IMG_0001{suffix}(2).jpg"), suffix
 
