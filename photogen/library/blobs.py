@@ -61,13 +61,6 @@ class BlobStore:
     def exists(self, logical: str) -> bool:
         return self.path_for(logical).exists()
 
-    def delete(self, logical: str) -> bool:
-        try:
-            self.path_for(logical).unlink()
-        except FileNotFoundError:
-            return False
-        return True
-
     def all_paths(self) -> list[Path]:
         if not self.root.exists():
             return []

@@ -171,10 +171,6 @@ def _ask_passphrase(confirm: bool, why: str = "") -> str:
     return first
 
 
-def keyinfo_exists(settings: Settings) -> bool:
-    return settings.keyinfo_path.exists()
-
-
 def unlock(settings: Settings, *, create: bool = True) -> DataKeys:
     """Return the data keys for `settings.home`, creating them on first use.
 
