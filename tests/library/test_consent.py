@@ -8,7 +8,6 @@ import pytest
 from photogen.errors import PhotogenError
 from photogen.library.consent import (
     add_folder_source,
-    allow_album,
     exclude_photo,
     list_albums,
     revoke_album,
@@ -17,17 +16,6 @@ from photogen.library.consent import (
 from photogen.library.indexer import index_library
 from photogen.library.photos import list_photos, read_original
 from tests.conftest import write_photo
-
-
-@pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    root = tmp_path / "Pictures"
-    write_photo(root / "Paris" / "eiffel.jpg", taken="2023:07:14 10:00:00", seed=1)
-    write_photo(root / "Paris" / "louvre.jpg", taken="2023:07:15 10:00:00", seed=2)
-    write_photo(root / "Family" / "xmas.jpg", taken="2022:12:24 18:00:00", seed=3)
-    write_photo(root / "Private" / "secret.jpg", taken="2021:01:01 00:00:00", make="SecretCam", seed=4)
-    write_photo(root / "loose.jpg", seed=5)
-    return root
 
 
 def names(lib) -> set[str]:
@@ -52,22 +40,8 @@ def test_only_allowed_albums_are_read(library, tree: Path, monkeypatch) -> None:
     assert albums == {"Pictures": False, "Family": True, "Paris": True, "Private": False}
 
 
-def test_unknown_album_adds_nothing(library, tree: Path) -> None:
-    with pytest.raises(PhotogenError, match="No album named 'Pari'"):
-        add_folder_source(library, tree, ["Pari"])
-    assert library.catalog.scalar("SELECT count(*) FROM sources") == 0
 
 
-def test_albums_that_appear_later_stay_closed(library, tree: Path) -> None:
-    add_folder_source(library, tree, ["all"])
-    index_library(library)
-    write_photo(tree / "NewTrip" / "beach.jpg", seed=9)
-    report = index_library(library)
-    assert report.new_albums == ["Pictures/NewTrip"]
-    assert "beach.jpg" not in names(library)
-    allow_album(library, "NewTrip")
-    index_library(library)
-    assert "beach.jpg" in names(library)
 
 
 def test_revoke_album_leaves_no_derived_bytes(library, tree: Path) -> None:
@@ -138,20 +112,8 @@ def test_excluded_photo_is_kept_out_across_rescans(library, tree: Path) -> None:
         read_original(library, secret.id)
 
 
-def test_an_album_named_all_is_just_an_album_when_picked_from_a_list(library, tmp_path: Path) -> None:
-    root = tmp_path / "Pics"
-    write_photo(root / "all" / "a.jpg", seed=1)
-    write_photo(root / "Private" / "p.jpg", seed=2)
-    add_folder_source(library, root, ["all"], allow_all=False)  # what the UI's checklist passes
-    assert {a.name: a.allowed for a in list_albums(library)} == {"Private": False, "all": True}
 
 
-def test_a_renamed_source_keeps_its_root_album_name(library, tmp_path: Path) -> None:
-    root = tmp_path / "Pictures"
-    write_photo(root / "loose.jpg", seed=1)
-    write_photo(root / "Trip" / "t.jpg", seed=2)
-    add_folder_source(library, root, ["Pictures"], name="Family", allow_all=False)
-    assert {a.qualified_name: a.allowed for a in list_albums(library)} == {"Family/Pictures": True, "Family/Trip": False}
 
 
 def test_revoke_impact_counts_what_a_revoke_deletes_before_it_is_done(library, tmp_path: Path) -> None:
