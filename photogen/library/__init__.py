@@ -9,4 +9,5 @@ Only this package speaks SQL; every other stage calls a named function here.
 - `indexer`: reading the granted albums into the catalog, with `metadata` (EXIF) and `images` (safe decoding)
 - `photos`: reading photos back; `overview`: what the UI and CLI list (sources, audit log, skipped files)
 - `privacy`: what is stored, where, and whether it is encrypted
+- `*_store`: the rows later stages keep here (`faces_store`, `people_store`, ...), read and written by name
 """
