@@ -9,5 +9,6 @@ Only this package speaks SQL; every other stage calls a named function here.
 - `indexer`: reading the granted albums into the catalog, with `metadata` (EXIF) and `images` (safe decoding)
 - `photos`: reading photos back; `overview`: what the UI and CLI list (sources, audit log, skipped files)
 - `privacy`: what is stored, where, and whether it is encrypted
-- `*_store`: the rows later stages keep here (`faces_store`, `people_store`, ...), read and written by name
+- `faces_store`, `people_store`, `creations_store`: the rows later stages keep here, read and written by name;
+  `photo_context`: what a prompt may say about the photos (people, places, dates)
 """
