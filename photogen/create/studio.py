@@ -30,6 +30,7 @@ from photogen.create.presets import build_prompt, get_speed_preset
 from photogen.create.provenance import save_output
 from photogen.create.request import CreatedVariant, CreateRequest, Creation, check_request
 from photogen.create.templates import render_album_page, render_card, render_social_post
+from photogen.create.upscale import RealEsrganUpscaler, upscale, upscale_to_fit
 from photogen.errors import PhotogenError
 from photogen.library import creations_store
 from photogen.library.images import load_rgb
@@ -52,7 +53,7 @@ class Studio:
         self._lock = threading.Lock()
         self._analyzer: Any = None
         self._engine: Any = None
-        self._upscalers: dict[str, Any] = {}  # Real-ESRGAN by model: loading one takes seconds, so keep it
+        self._upscalers: dict[str, RealEsrganUpscaler] = {}  # by model: loading one takes seconds, so keep it
 
     # ---- heavy parts, built lazily -----------------------------------------------------------
 
@@ -72,12 +73,10 @@ class Studio:
                 self._engine = GenerationEngine(self.settings)
             return self._engine
 
-    def upscaler(self, model: str) -> Any:
+    def upscaler(self, model: str) -> RealEsrganUpscaler:
         """The studio's Real-ESRGAN of `model` (its weights load on first use)."""
         with self._lock:
             if model not in self._upscalers:
-                from photogen.create.upscale import RealEsrganUpscaler
-
                 self._upscalers[model] = RealEsrganUpscaler(model)  # type: ignore[arg-type]
             return self._upscalers[model]
 
@@ -279,7 +278,6 @@ class Studio:
         """Upscale a creation's pictures x4 (Real-ESRGAN) for print, each saved with the creation's own
         provenance (an instant stays "instant, not AI-generated") and the upscale recorded as an edit."""
         from photogen.create.creations import get_creation
-        from photogen.create.upscale import upscale
 
         if not images:
             raise PhotogenError("Make something first, then upscale it.")
@@ -309,7 +307,6 @@ class Studio:
     def _upscale_for_print(self, image: Image.Image) -> tuple[Image.Image, str | None]:
         """Real-ESRGAN (the compact x4 model, on the CPU) so a 512 px picture prints sharp on a 5x7 in card."""
         from photogen.create.print_page import CARD_5X7
-        from photogen.create.upscale import upscale_to_fit
 
         # the card's picture takes about half the page: cover that, not the whole sheet
         width, height = CARD_5X7.page_px
