@@ -8,7 +8,8 @@ memory figures are what `photogen models export` peaks at. Each phase runs in it
 peak RSS (max resident memory) is its own.
 
     python bench/unet_bench.py [--size 512] [--reps 3] [--threads N] [--work DIR] [--keep]
-        [--skip-export] [--rows torch,ort,ort-static,ort-opt,ov,ort-int8,ov-int8,ort-int8w,ort-fp16]
+        [--skip-export] [--rows torch,ort,ort-static,ort-opt,ov,ort-int8,ov-int8,ort-int8w,ort-fp16,...]
+        [--ort-openvino-python /tmp/ovenv/bin/python] [--openvino-python PYTHON]
 
 Rows, all on the same exported ONNX UNet (the optimized row is an offline rewrite of that graph),
 the same inputs (batch 1, as few-step LCM models run), the same thread count, median of --reps:
@@ -21,6 +22,15 @@ the same inputs (batch 1, as few-step LCM models run), the same thread count, me
   ort-int8/ov-int8 the "int8 dynamic" graph on each engine
   ort-int8w        the "int8 weight-only" graph (int8 on disk, folded to fp32 at load)
   ort-fp16         the fp16 graph on the CPU (for its size and drift; fp16 is the GPU precision)
+  ort-int8mm/ov-int8mm  dynamic int8 on the MatMuls only (attention and feed-forward projections),
+                   convolutions left fp32 (ConvInteger is the slow part of "int8 dynamic" on ORT)
+  ort-int8mm-ort   the same graph made by ORT's quantize_dynamic (op type MatMul), for its memory
+  ort-int8mmw      dynamic int8 on the MatMuls, the other weights int8 weight-only (folded to fp32 at load)
+  ort-nbits8       MatMulNBits 8-bit (block 32, accuracy_level 4: int8 compute), the other weights int8
+                   weight-only
+  ortov/ortov-int8 onnxruntime-openvino (OpenVINO execution provider, device CPU) on the fp32 / int8
+                   dynamic graph, run in the interpreter given by --ort-openvino-python (that package
+                   replaces onnxruntime's module, so it lives in its own virtualenv)
 Drift: max and mean |output - torch fp32|, relative to torch's output (validation.py's measure).
 
 GPU: `--gpu` (bench/gpu_bench.sh) compares torch fp16 and ORT fp16 with I/O binding on CUDA.
@@ -42,10 +52,12 @@ from pathlib import Path
 import numpy as np
 
 TEXT_SHAPE = (1, 77, 768)
-ALL_ROWS = ("torch", "ort", "ort-static", "ort-opt", "ov", "ort-int8", "ov-int8", "ort-int8w", "ort-fp16")
+ALL_ROWS = ("torch", "ort", "ort-static", "ort-opt", "ov", "ort-int8", "ov-int8", "ort-int8w", "ort-fp16",
+            "ort-int8mm", "ov-int8mm", "ort-int8mm-ort", "ort-int8mmw", "ort-nbits8", "ortov", "ortov-int8")  # fmt: skip
 # ort-opt is opt-in: ORT 1.32's offline optimizer was OOM-killed at 16.9 GB RSS on the full-size UNet here
-# (24 GB machine), and its UNet attention fusion raises on this export (fusion_attention_unet.get_num_heads)
-DEFAULT_ROWS = tuple(r for r in ALL_ROWS if r != "ort-opt")
+# (24 GB machine), and its UNet attention fusion raises on this export (fusion_attention_unet.get_num_heads);
+# the ortov rows need --ort-openvino-python
+DEFAULT_ROWS = tuple(r for r in ALL_ROWS if r not in ("ort-opt", "ortov", "ortov-int8", "ort-int8mm-ort"))
 
 
 def _inputs(size: int) -> dict[str, np.ndarray]:
@@ -58,7 +70,9 @@ def _inputs(size: int) -> dict[str, np.ndarray]:
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    """The phase's peak: its own, or that of the biggest child it ran (a conversion with external data)."""
+    usage = (resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return max(usage) / 1024  # Linux reports KiB
 
 
 def _tree_mb(path: Path) -> float:
@@ -115,16 +129,38 @@ def phase_export(work: Path) -> dict[str, float]:
     return {"s": time.perf_counter() - t0, "disk_mb": _tree_mb(out), "peak_rss_mb": _peak_rss_mb()}
 
 
+def _candidate(name: str):  # noqa: ANN202
+    """Quantizations measured here before (or instead of) becoming a photogen precision: (path, external_over)."""
+    from photogen.generate import quantize as q
+
+    def int8mmw(path: Path, over: int) -> None:
+        q.quantize_weights_only_int8(path, over, op_types=("Conv", "Gemm", "Gather"))
+        q.quantize_weights_int8(path, over, op_types=("MatMul",))
+
+    def nbits8(path: Path, over: int) -> None:
+        q.quantize_weights_only_int8(path, over, op_types=("Conv", "Gemm", "Gather"))
+        q.matmul_nbits_int8(path, over)
+
+    candidates = {"int8mm-ort": lambda path, over: q.quantize_weights_int8(path, over, op_types=("MatMul",)),
+                  "int8mmw": int8mmw, "nbits8": nbits8}  # fmt: skip
+    return candidates.get(name)
+
+
 def phase_convert(work: Path, precision: str) -> dict[str, float]:
-    """One precision made from the saved fp32 files, as export_model does (UNet and text encoder)."""
-    from photogen.generate.export import convert_precision
+    """One precision made from the saved fp32 files, as export_model does (UNet and text encoder); a graph
+    with external data is converted in a child process, whose peak counts as the phase's."""
+    from photogen.generate.quantize import EXTERNAL_DATA_BYTES, convert_precision
 
     out = work / precision
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(work / "fp32", out)
     t0 = time.perf_counter()
+    candidate = _candidate(precision)
     for component in ("unet", "text_encoder"):
-        convert_precision(out / component / "model.onnx", precision)  # type: ignore[arg-type]
+        if candidate is None:
+            convert_precision(out / component / "model.onnx", precision)
+        else:
+            candidate(out / component / "model.onnx", EXTERNAL_DATA_BYTES)
     return {"s": time.perf_counter() - t0, "disk_mb": _tree_mb(out), "unet_mb": _tree_mb(out / "unet"),
             "peak_rss_mb": _peak_rss_mb()}  # fmt: skip
 
@@ -229,6 +265,26 @@ def _no_opt_options():  # noqa: ANN202
     return opts
 
 
+def phase_ort_openvino(work: Path, row: str, model: Path, size: int, reps: int, threads: int) -> dict[str, float]:
+    """onnxruntime-openvino (its own interpreter: no photogen import here), OpenVINO EP on the CPU."""
+    import onnxruntime as ort
+
+    if "OpenVINOExecutionProvider" not in ort.get_available_providers():
+        raise SystemExit(f"{sys.executable} has no onnxruntime-openvino")
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads
+    feed = _inputs(size)
+    t0 = time.perf_counter()
+    session = ort.InferenceSession(str(model), sess_options=opts, providers=[
+        ("OpenVINOExecutionProvider", {"device_type": "CPU", "num_of_threads": str(threads)}), "CPUExecutionProvider"])  # fmt: skip
+    load_s = time.perf_counter() - t0
+    names = {i.name for i in session.get_inputs()}
+    feed = {k: v for k, v in feed.items() if k in names}
+    np.save(work / f"out-{row}.npy", session.run(None, feed)[0].astype(np.float32))
+    ms = _timed(lambda: session.run(None, feed), reps, warmup=0)
+    return {"ms_per_step": ms, "load_s": load_s, "peak_rss_mb": _peak_rss_mb(), "provider": session.get_providers()[0]}  # type: ignore[dict-item]
+
+
 def phase_openvino(work: Path, row: str, model: Path, size: int, reps: int, threads: int) -> dict[str, float]:
     import openvino as ov
 
@@ -252,9 +308,9 @@ def phase_openvino(work: Path, row: str, model: Path, size: int, reps: int, thre
 # ------------------------------------------------------------------------------------- driver
 
 
-def _run_phase(args: list[str]) -> dict[str, float]:
+def _run_phase(args: list[str], python: str = sys.executable) -> dict[str, float]:
     # stderr passes through so a failing phase shows its traceback
-    out = subprocess.run([sys.executable, __file__, *args], check=True, stdout=subprocess.PIPE, text=True)
+    out = subprocess.run([python, __file__, *args], check=True, stdout=subprocess.PIPE, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -267,7 +323,8 @@ def _drift(work: Path, row: str) -> tuple[float, float]:
 
 
 _ROW_MODEL = {"ort": "fp32", "ort-static": "fp32", "ov": "fp32", "ort-int8": "int8", "ov-int8": "int8",
-              "ort-int8w": "int8w", "ort-fp16": "fp16"}  # fmt: skip
+              "ort-int8w": "int8w", "ort-fp16": "fp16", "ort-int8mm": "int8mm", "ov-int8mm": "int8mm", "ort-int8mm-ort": "int8mm-ort",
+              "ort-int8mmw": "int8mmw", "ort-nbits8": "nbits8", "ortov": "fp32", "ortov-int8": "int8"}  # fmt: skip
 
 
 def cpu_main(work: Path, args: argparse.Namespace) -> None:
@@ -283,7 +340,7 @@ def cpu_main(work: Path, args: argparse.Namespace) -> None:
         exp = _run_phase(["--phase", "export", *common])
         print(f"{'export fp32 (all graphs)':<34}{exp['s']:>8.0f}{exp['disk_mb']:>10.0f}{exp['peak_rss_mb']:>13.0f}")
         needed = {_ROW_MODEL[r] for r in rows_wanted if r in _ROW_MODEL} - {"fp32"}
-        for precision in ("int8", "int8w", "fp16"):
+        for precision in ("int8", "int8w", "fp16", "int8mm", "int8mm-ort", "int8mmw", "nbits8"):
             if precision in needed:
                 c = _run_phase(["--phase", "convert", "--precision", precision, *common])
                 print(f"{'convert ' + precision + ' (UNet + text encoder)':<34}{c['s']:>8.0f}{c['disk_mb']:>10.0f}"
@@ -305,9 +362,16 @@ def cpu_main(work: Path, args: argparse.Namespace) -> None:
         elif row == "ort-opt":
             results[row] = _run_phase(["--phase", "ort", "--row", row, "--static", "--model",
                                        str(work / "ort-opt" / "model.onnx"), *common])  # fmt: skip
+        elif row.startswith("ortov"):
+            if not args.ort_openvino_python:
+                raise SystemExit(f"row {row} needs --ort-openvino-python")
+            model = work / _ROW_MODEL[row] / "unet" / "model.onnx"
+            results[row] = _run_phase(["--phase", "ort-openvino", "--row", row, "--model", str(model), *common],
+                                      python=args.ort_openvino_python)  # fmt: skip
         elif row.startswith("ov"):
             model = work / _ROW_MODEL[row] / "unet" / "model.onnx"
-            results[row] = _run_phase(["--phase", "openvino", "--row", row, "--model", str(model), *common])
+            results[row] = _run_phase(["--phase", "openvino", "--row", row, "--model", str(model), *common],
+                                      python=args.openvino_python)  # fmt: skip
         else:
             model = work / _ROW_MODEL[row] / "unet" / "model.onnx"
             static = ["--static"] if row == "ort-static" else []
@@ -330,7 +394,7 @@ def cpu_main(work: Path, args: argparse.Namespace) -> None:
                    key=lambda r: results[r]["ms_per_step"])  # fmt: skip
         print(f"\nfp32: ORT default / OpenVINO time = {ort_ms / ov_ms:.2f} (below 1: ORT faster); "
               f"best ORT fp32 row {best}: {results[best]['ms_per_step'] / ov_ms:.2f}")  # fmt: skip
-    for q in ("ort-int8", "ort-int8w"):
+    for q in ("ort-int8", "ort-int8w", "ort-int8mm", "ort-int8mmw", "ort-nbits8", "ortov", "ortov-int8"):
         if q in results and ort_ms:
             print(f"{q} / ORT fp32 time = {results[q]['ms_per_step'] / ort_ms:.2f} (below 1: the quantized graph is faster)")
 
@@ -344,6 +408,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the work folder (bench/generate_bench.py reuses it)")
     parser.add_argument("--skip-export", action="store_true", help="reuse the exports in --work")
     parser.add_argument("--validate", action="store_true", help="also time photogen's self-check per precision")
+    parser.add_argument("--ort-openvino-python", help="an interpreter with onnxruntime-openvino, for the ortov rows")
+    parser.add_argument("--openvino-python", default=sys.executable,
+                        help="the interpreter for the ov rows (one with `openvino`; default: this one)")  # fmt: skip
     parser.add_argument("--rows", default=",".join(DEFAULT_ROWS), help=f"comma-separated, from {','.join(ALL_ROWS)}")
     parser.add_argument("--gpu", action="store_true", help="CUDA: torch fp16 vs ORT fp16 (bench/gpu_bench.sh runs this)")
     parser.add_argument("--identity", action="store_true",
@@ -374,6 +441,7 @@ def main() -> None:
         "torch": lambda: phase_torch(args.work, args.size, args.reps, args.threads),
         "ort": lambda: phase_ort(args.work, args.row, args.model, args.size, args.reps, args.threads, args.static),
         "openvino": lambda: phase_openvino(args.work, args.row, args.model, args.size, args.reps, args.threads),
+        "ort-openvino": lambda: phase_ort_openvino(args.work, args.row, args.model, args.size, args.reps, args.threads),
         "torch-cuda": lambda: phase_torch_cuda(args.work, args.reps),
         "ort-cuda": lambda: phase_ort_cuda(args.model, args.reps),
     }

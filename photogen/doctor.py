@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from photogen.providers import ACCELERATORS, GPU_INSTALL_HINT, choose_providers
+from photogen.providers import ACCELERATORS, GPU_INSTALL_HINT, OPENVINO, choose_providers
 from photogen.settings import Settings, source_checkout
 
 logger = logging.getLogger(__name__)
@@ -188,6 +188,14 @@ def diagnose(settings: Settings) -> DoctorReport:
     )
 
 
+def cpu_runtime(available: list[str]) -> str:
+    """What runs the models on the CPU: OpenVINO inside ONNX Runtime when onnxruntime-openvino is installed."""
+    if OPENVINO in available:
+        return "OpenVINO (onnxruntime-openvino), ranked above ONNX Runtime's own CPU kernels"
+    return ("ONNX Runtime's own kernels (optional: `pip uninstall -y onnxruntime && pip install onnxruntime-openvino` "
+            "runs the CPU path through OpenVINO)")  # fmt: skip
+
+
 def report_lines(report: DoctorReport, *, with_paths: bool = True) -> list[str]:
     """The report as a person reads it; without paths (folders, executables) for someone not at this computer."""
     gpu = "; ".join(
@@ -202,6 +210,7 @@ def report_lines(report: DoctorReport, *, with_paths: bool = True) -> list[str]:
         f"ONNX Runtime  {report.onnxruntime or 'not installed'} ({', '.join(report.onnxruntime_packages) or 'no package'})",
         f"Providers     available: {', '.join(report.providers_available) or 'none'}",
         f"              used: {report.provider_used or 'none'} (asked for {', '.join(report.providers_chosen) or 'nothing'})",
+        f"CPU runtime   {cpu_runtime(report.providers_available)}",
         f"GPU           {gpu}",
         f"Installed     {', '.join(report.installed_models) or 'no models'}",
         f"Exports       {exports}",

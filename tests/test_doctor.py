@@ -93,3 +93,14 @@ def test_cli_doctor_json_matches_the_report(home: Settings) -> None:
     assert data == diagnose(home).model_dump(mode="json")
     plain = CliRunner().invoke(app, ["doctor"], env={"PHOTOGEN_MODELS_DIR": str(home.models_dir)})
     assert "ONNX Runtime" in plain.output and ort.__version__ in plain.output
+
+
+def test_openvino_is_reported_as_the_cpu_runtime_when_installed(home: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # what onnxruntime-openvino reports (it replaces the plain package's module)
+    monkeypatch.setattr(ort, "get_available_providers", lambda: ["OpenVINOExecutionProvider", "CPUExecutionProvider"])
+    monkeypatch.setattr(doctor, "provider_in_use", lambda chosen: chosen[0])
+    report = diagnose(home)
+    assert report.providers_chosen == ["OpenVINOExecutionProvider", "CPUExecutionProvider"]
+    assert any(line.startswith("CPU runtime") and "OpenVINO (onnxruntime-openvino)" in line for line in report_lines(report))
+    # without it the line says how to get it
+    assert "onnxruntime-openvino" in doctor.cpu_runtime(["CPUExecutionProvider"])

@@ -1,4 +1,4 @@
-"""ONNX export with optimum-onnx, weight quantization and fp16 conversion, checked against torch, written atomically.
+"""ONNX export with optimum-onnx, checked against torch, written atomically (precision conversions: quantize.py).
 
 Layout: `<models_dir>/<model_id>/<precision>/` holds optimum's diffusers ONNX layout (text_encoder/,
 unet/, vae_encoder/, vae_decoder/, tokenizer/, scheduler/, model_index.json) plus the manifest. An export
@@ -10,8 +10,9 @@ beside its torch original on fixed inputs, the max/mean difference goes into the
 beyond its precision's bound is refused with the numbers.
 
 Memory: the graphs are exported one at a time (text encoder and VAE, then the UNet alone), each torch
-module freed before the next loads, and conversions work from the saved files, so a full-size SD 1.5
-export peaks at about one UNet export rather than a whole pipeline plus its quantized copy.
+module freed before the next loads, and conversions work from the saved files (a graph with external
+data in a child process, quantize.py), so a full-size SD 1.5 export peaks at about one UNet export
+rather than a whole pipeline plus its quantized copy.
 
 Extension point for the identity adapter (issue 6): `ExportHooks` lets a caller change the torch
 pipeline before export, export the UNet itself (the identity UNet, with the face input as a graph
@@ -32,18 +33,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from photogen.errors import PhotogenError
 from photogen.generate.manifest import (
     MANIFEST_NAME,
     ExportInvalidError,
     ExportManifest,
+    FileHashes,
     Precision,
     SourceInfo,
     verify_export,
     write_manifest,
 )
+from photogen.generate.quantize import convert_precision
 from photogen.generate.sources import InstalledModel, lora_weights_dir
 from photogen.generate.tiny import TEST_MODEL_MARKER
 from photogen.generate.validation import GraphCheck, standard_checks, validate_graphs
@@ -58,10 +59,6 @@ StageProgress = Callable[[str, int, int], None]
 # The VAE stays fp32 in every precision: SD 1.5's VAE overflows in fp16, and quantizing it buys little
 # (it runs once per image, not once per step) while its errors show directly in pixels.
 _QUANTIZED_COMPONENTS = ("unet", "text_encoder")
-# Weight-bearing ops. MatMulConstBOnly keeps attention's activation-by-activation MatMuls in fp32.
-_INT8_OP_TYPES = ("Conv", "MatMul", "Gemm", "Gather")
-# protobuf cannot hold more than 2 GiB; past this, weights go in an external data file
-_EXTERNAL_DATA_BYTES = 1_800_000_000
 
 
 @dataclass
@@ -93,12 +90,15 @@ def export_dir(settings: Settings, model_id: str, precision: Precision, variant:
 
 
 def ensure_export(installed: InstalledModel, precision: Precision, settings: Settings, hooks: ExportHooks | None = None,
-                  progress: StageProgress | None = None, opset: int = DEFAULT_OPSET) -> tuple[Path, ExportManifest]:  # fmt: skip
-    """The verified export of `installed` at `precision`, exporting first when it is missing, stale or corrupt."""
+                  progress: StageProgress | None = None, opset: int = DEFAULT_OPSET, hashes: FileHashes | None = None,
+                  ) -> tuple[Path, ExportManifest]:  # fmt: skip
+    """The verified export of `installed` at `precision`, exporting first when it is missing, stale or corrupt.
+
+    `hashes`: the caller's FileHashes (manifest.py), so an unchanged export is not hashed again."""
     out = export_dir(settings, installed.spec.id, precision, hooks.variant if hooks else None)
     if out.exists():
         try:
-            return out, verify_export(out, installed.source)
+            return out, verify_export(out, installed.source, hashes)
         except ExportInvalidError as e:
             logger.warning("re-exporting %s %s: %s", installed.spec.id, precision, e)
     manifest = export_model(installed, precision, settings, hooks=hooks, progress=progress, opset=opset)
@@ -160,16 +160,6 @@ def export_model(installed: InstalledModel, precision: Precision, settings: Sett
         raise
     logger.info("exported %s %s to %s", installed.spec.id, precision, final)
     return manifest
-
-
-def convert_precision(model_path: Path, precision: Precision) -> None:
-    """Convert one saved fp32 graph in place (from the file, so the torch modules are long gone)."""
-    if precision == "int8":
-        quantize_weights_int8(model_path)
-    elif precision == "int8w":
-        quantize_weights_only_int8(model_path)
-    elif precision == "fp16":
-        convert_to_fp16(model_path)
 
 
 def onnx_components(export: Path) -> list[str]:
@@ -278,141 +268,6 @@ def _prepared_pipeline_dir(installed: InstalledModel, tmp: Path, settings: Setti
     return out
 
 
-def _tensor_bytes(model: Any) -> int:
-    """The weights' size. Not `ModelProto.ByteSize()`: protobuf cannot size a message over 2 GB,
-    which a full-size fp32 UNet is."""
-    total = 0
-    for tensor in model.graph.initializer:
-        total += len(tensor.raw_data) or 4 * (len(tensor.float_data) + len(tensor.int32_data)) + 8 * len(tensor.int64_data)
-    return total
-
-
-def _save_onnx(model: Any, path: Path) -> None:
-    import onnx
-
-    data_file = path.with_name(path.name + "_data")
-    if data_file.exists():
-        data_file.unlink()
-    if _tensor_bytes(model) > _EXTERNAL_DATA_BYTES:
-        onnx.save_model(
-            model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=data_file.name
-        )
-    else:
-        onnx.save_model(model, str(path))
-
-
-def _uses_external_data(model_path: Path) -> bool:
-    size = sum(f.stat().st_size for f in model_path.parent.iterdir() if f.is_file() and f.name.startswith(model_path.name))
-    return size > _EXTERNAL_DATA_BYTES
-
-
-def quantize_weights_int8(model_path: Path) -> None:
-    """"int8 dynamic": int8 weights and int8 activations scaled per call (ConvInteger/MatMulInteger); no calibration.
-
-    Quantized from the saved file: ORT's quantizer reads external data itself, so no torch module is alive."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    out = model_path.with_name("model.int8.onnx")
-    quantize_dynamic(
-        model_path,
-        out,
-        op_types_to_quantize=list(_INT8_OP_TYPES),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        use_external_data_format=_uses_external_data(model_path),
-        extra_options={"MatMulConstBOnly": True},
-    )
-    data_file = model_path.with_name(model_path.name + "_data")
-    if data_file.exists():
-        data_file.unlink()
-    os.replace(out, model_path)
-
-
-# (op type, input index of the weight) whose constant weights the weight-only int8 stores in 8 bits
-_WEIGHT_SLOTS = {"Conv": 1, "MatMul": 1, "Gemm": 1, "Gather": 0}
-
-
-def _per_channel_axis(op_type: str, node: Any, ndim: int) -> int:
-    if op_type == "Conv" or op_type == "Gather":
-        return 0  # output channels / one scale per embedding row
-    if op_type == "Gemm":
-        trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
-        return 0 if trans_b else 1
-    return ndim - 1  # MatMul's B is (K, N): one scale per output column
-
-
-def quantize_weights_only_int8(model_path: Path) -> None:
-    """"int8 weight-only": weights stored as int8 (symmetric, per output channel) with a DequantizeLinear in
-    front; activations and compute stay fp32. ONNX Runtime folds the DequantizeLinear at load when
-    `session.disable_quant_qdq` is set (runtime.session_options does), so a step runs at fp32 speed from a
-    download and disk about a quarter of fp32's.
-
-    Hand-written because ORT's quantizers do weight-only only for MatMul (MatMulNBits), while most of a
-    UNet's weights are convolutions; this covers Conv, MatMul, Gemm and embedding tables (Gather)."""
-    import onnx
-    from onnx import helper, numpy_helper
-
-    model = onnx.load(str(model_path), load_external_data=True)
-    graph = model.graph
-    inits = {t.name: t for t in graph.initializer}
-    chosen: dict[str, tuple[str, Any]] = {}
-    for node in graph.node:
-        slot = _WEIGHT_SLOTS.get(node.op_type)
-        if slot is None or len(node.input) <= slot:
-            continue
-        name = node.input[slot]
-        tensor = inits.get(name)
-        if tensor is None or tensor.data_type != onnx.TensorProto.FLOAT or len(tensor.dims) < 2 or name in chosen:
-            continue
-        chosen[name] = (node.op_type, node)
-    dequant_nodes = []
-    for name, (op_type, node) in chosen.items():
-        tensor = inits[name]
-        weights = numpy_helper.to_array(tensor)
-        axis = _per_channel_axis(op_type, node, weights.ndim)
-        reduce_axes = tuple(a for a in range(weights.ndim) if a != axis)
-        scale = np.abs(weights).max(axis=reduce_axes) / 127.0
-        scale[scale == 0] = 1.0
-        shape = [1] * weights.ndim
-        shape[axis] = -1
-        quantized = np.clip(np.round(weights / scale.reshape(shape)), -127, 127).astype(np.int8)
-        graph.initializer.remove(tensor)
-        graph.initializer.extend([
-            numpy_helper.from_array(quantized, f"{name}_int8"),
-            numpy_helper.from_array(scale.astype(np.float32), f"{name}_scale"),
-            numpy_helper.from_array(np.zeros(scale.shape, dtype=np.int8), f"{name}_zero"),
-        ])  # fmt: skip
-        dequant_nodes.append(
-            helper.make_node("DequantizeLinear", [f"{name}_int8", f"{name}_scale", f"{name}_zero"], [name],
-                             name=f"{name}_dequantize", axis=axis)  # fmt: skip
-        )
-        del weights, quantized
-    # the dequantizers read only initializers, so they go first in topological order
-    nodes = list(graph.node)
-    del graph.node[:]
-    graph.node.extend([*dequant_nodes, *nodes])
-    logger.info("int8 weight-only: %d weight tensors of %s stored in 8 bits", len(chosen), model_path.parent.name)
-    _save_onnx(model, model_path)
-
-
-def convert_to_fp16(model_path: Path) -> None:
-    """fp16 weights and compute; inputs and outputs stay fp32 so the runtime loop is the same for all precisions."""
-    import onnx
-    from onnxruntime.transformers.float16 import convert_float_to_float16
-
-    if _uses_external_data(model_path):
-        # the converter's own shape inference works on protos under 2 GB only; without types it turns
-        # Resize's scales into fp16 and the graph no longer loads, so infer from the file first
-        inferred = model_path.with_name("model.inferred.onnx")
-        onnx.shape_inference.infer_shapes_path(str(model_path), str(inferred))
-        model = onnx.load(str(inferred), load_external_data=True)
-        inferred.unlink()
-    else:
-        model = onnx.load(str(model_path), load_external_data=True)
-    model = convert_float_to_float16(model, keep_io_types=True, disable_shape_infer=_uses_external_data(model_path))
-    _save_onnx(model, model_path)
-
-
 def model_files_bytes(export: Path) -> int:
     return sum(p.stat().st_size for p in export.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
 
@@ -421,11 +276,8 @@ __all__ = [
     "DEFAULT_OPSET",
     "ExportHooks",
     "SourceInfo",
-    "convert_to_fp16",
     "ensure_export",
     "export_dir",
     "export_model",
     "model_files_bytes",
-    "quantize_weights_int8",
-    "quantize_weights_only_int8",
 ]

@@ -79,29 +79,39 @@ class ExportInvalidError(Exception):
     """An export that must not be run: the reason says what is wrong. Callers re-export."""
 
 
-# (path, size, mtime_ns) -> sha256: hashing a 3 GB UNet takes seconds, so do it once per process
-_hash_memo: dict[tuple[str, int, int], str] = {}
+class FileHashes:
+    """sha256 of files, each hashed once while the file is unchanged (same path, size and mtime).
+
+    Hashing a 3 GB UNet takes seconds: an owner that checks the same exports again (an engine, a Models
+    panel) keeps one of these for its lifetime; without one every call hashes afresh."""
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, int, int], str] = {}
+
+    def sha256(self, path: Path) -> str:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+        if key not in self._known:
+            self._known[key] = sha256_file(path)
+        return self._known[key]
 
 
 def sha256_file(path: Path) -> str:
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _hash_memo:
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 22), b""):
-                h.update(chunk)
-        _hash_memo[key] = h.hexdigest()
-    return _hash_memo[key]
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _listed_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
 
 
-def hash_tree(root: Path) -> dict[str, FileEntry]:
+def hash_tree(root: Path, hashes: FileHashes | None = None) -> dict[str, FileEntry]:
+    hashes = hashes or FileHashes()
     return {
-        p.relative_to(root).as_posix(): FileEntry(sha256=sha256_file(p), size=p.stat().st_size)
+        p.relative_to(root).as_posix(): FileEntry(sha256=hashes.sha256(p), size=p.stat().st_size)
         for p in _listed_files(root)
     }
 
@@ -124,9 +134,9 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def write_manifest(export_dir: Path, manifest_fields: dict[str, object]) -> ExportManifest:
+def write_manifest(export_dir: Path, manifest_fields: dict[str, object], hashes: FileHashes | None = None) -> ExportManifest:
     """Hash every file under `export_dir` and write the manifest last (its presence marks a finished export)."""
-    manifest = ExportManifest(files=hash_tree(export_dir), versions=library_versions(), **manifest_fields)  # type: ignore[arg-type]
+    manifest = ExportManifest(files=hash_tree(export_dir, hashes), versions=library_versions(), **manifest_fields)  # type: ignore[arg-type]
     tmp = export_dir / (MANIFEST_NAME + ".tmp")
     tmp.write_text(manifest.model_dump_json(indent=2))
     os.replace(tmp, export_dir / MANIFEST_NAME)
@@ -143,8 +153,12 @@ def read_manifest(export_dir: Path) -> ExportManifest:
         raise ExportInvalidError(f"unreadable manifest in {export_dir}: {e}") from e
 
 
-def verify_export(export_dir: Path, expected_source: SourceInfo | None = None) -> ExportManifest:
-    """Return the manifest of a sound export; raise ExportInvalidError saying why it is stale or corrupt."""
+def verify_export(export_dir: Path, expected_source: SourceInfo | None = None, hashes: FileHashes | None = None
+                  ) -> ExportManifest:  # fmt: skip
+    """Return the manifest of a sound export; raise ExportInvalidError saying why it is stale or corrupt.
+
+    `hashes`: the caller's FileHashes, so files it has already hashed unchanged are not read again."""
+    hashes = hashes or FileHashes()
     manifest = read_manifest(export_dir)
     if manifest.format_version != EXPORT_FORMAT_VERSION:
         raise ExportInvalidError(
@@ -162,7 +176,7 @@ def verify_export(export_dir: Path, expected_source: SourceInfo | None = None) -
         # the size check is free and catches truncation before hashing gigabytes
         if path.stat().st_size != entry.size:
             raise ExportInvalidError(f"{rel}: size {path.stat().st_size}, manifest says {entry.size} (truncated?)")
-        if sha256_file(path) != entry.sha256:
+        if hashes.sha256(path) != entry.sha256:
             raise ExportInvalidError(f"{rel}: sha256 differs from the manifest (corrupt)")
     graphs = sorted({rel.split("/")[0] for rel in manifest.files if rel.endswith("/model.onnx")})
     if why := check_recorded(manifest.validation, manifest.precision, graphs):

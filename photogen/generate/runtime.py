@@ -6,6 +6,7 @@ in photogen.providers (shared with the face models).
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from photogen.errors import PhotogenError
-from photogen.providers import choose_providers, note_session_providers
+from photogen.providers import ProviderNotices, choose_providers, note_session_providers
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,8 @@ def session_options(threads: int) -> Any:
     return opts
 
 
-def build_session(model_path: Path, providers: Sequence[str], threads: int) -> InferenceRunner:
+def build_session(model_path: Path, providers: Sequence[str], threads: int, notices: ProviderNotices | None = None
+                  ) -> InferenceRunner:  # fmt: skip
     import onnxruntime as ort
 
     if not model_path.exists():
@@ -67,7 +69,7 @@ def build_session(model_path: Path, providers: Sequence[str], threads: int) -> I
         raise PhotogenError(
             f"ONNX Runtime could not load {model_path}: {msg[:300]}. Re-export with `photogen models export`."
         ) from e
-    note_session_providers(providers, session.get_providers())
+    note_session_providers(providers, session.get_providers(), notices)
     return bind_io(session)
 
 
@@ -146,13 +148,15 @@ class SessionCache:
     """
 
     def __init__(self, providers: Sequence[str] | None = None, threads: int = 0, idle_seconds: float = 600.0,
-                 max_sessions: int = 8, builder: Callable[[Path, Sequence[str], int], InferenceRunner] = build_session,
+                 max_sessions: int = 8, builder: Callable[[Path, Sequence[str], int], InferenceRunner] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
-        self.providers = list(providers) if providers is not None else choose_providers()
+        # the cache's provider fall-back notices: each logged once for the cache's (the engine's) lifetime
+        self.notices = ProviderNotices()
+        self.providers = list(providers) if providers is not None else choose_providers(notices=self.notices)
         self.threads = threads
         self.idle_seconds = idle_seconds
         self.max_sessions = max_sessions
-        self._builder = builder
+        self._builder = builder or functools.partial(build_session, notices=self.notices)
         self._clock = clock
         self._entries: OrderedDict[Path, _Entry] = OrderedDict()
         self._lock = threading.Lock()

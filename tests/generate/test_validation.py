@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from photogen.generate import commands, export
+from photogen.generate import commands, quantize
 from photogen.generate.export import ExportHooks, export_dir, export_model, onnx_components
 from photogen.generate.manifest import MANIFEST_NAME, ExportInvalidError, verify_export
 from photogen.generate.sources import installed_model
@@ -130,7 +130,7 @@ def test_an_export_without_validation_is_stale(own_export: Path) -> None:
 @pytest.fixture
 def external_data(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every graph takes the > 2 GB path: optimum writes external data, our conversions keep it."""
-    monkeypatch.setattr(export, "_EXTERNAL_DATA_BYTES", 1)
+    monkeypatch.setattr(quantize, "EXTERNAL_DATA_BYTES", 1)
     monkeypatch.setenv("FORCE_ONNX_EXTERNAL_DATA", "1")
 
 

@@ -57,7 +57,7 @@ def _consolidate(traced: Path, out_path: Path) -> None:
     """
     import onnx
 
-    from photogen.generate.export import _EXTERNAL_DATA_BYTES
+    from photogen.generate.quantize import EXTERNAL_DATA_BYTES
 
     data_file = out_path.with_name(out_path.name + "_data")
     for stale in (out_path, data_file):
@@ -65,7 +65,7 @@ def _consolidate(traced: Path, out_path: Path) -> None:
             stale.unlink()
     size = sum(f.stat().st_size for f in traced.parent.iterdir() if f.is_file())
     model = onnx.load(str(traced), load_external_data=True)
-    if size > _EXTERNAL_DATA_BYTES:
+    if size > EXTERNAL_DATA_BYTES:
         onnx.save_model(model, str(out_path), save_as_external_data=True, all_tensors_to_one_file=True,
                         location=data_file.name)  # fmt: skip
     else:
