@@ -20,6 +20,7 @@ from photogen.generate.identity.checkpoint import (
     validate_layout,
     write_state_dict,
 )
+from photogen.generate.manifest import sha256_file
 from photogen.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -53,18 +54,10 @@ def adapters_home(settings: Settings) -> Path:
     return settings.home / "adapters"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _image_encoder_fingerprint(folder: Path) -> str:
     h = hashlib.sha256()
     for p in sorted(q for q in folder.rglob("*") if q.is_file()):
-        h.update(f"{p.relative_to(folder).as_posix()}\0{_sha256(p)}\n".encode())
+        h.update(f"{p.relative_to(folder).as_posix()}\0{sha256_file(p)}\n".encode())
     return h.hexdigest()
 
 
@@ -98,7 +91,7 @@ def import_adapter(path: str | Path, adapter_id: str, settings: Settings, *, acc
     write_state_dict(groups, staging / ADAPTER_FILE)
     if encoder_src is not None and spec.family == "clip-image":
         shutil.copytree(encoder_src, staging / IMAGE_ENCODER_DIR)
-    sha = _sha256(staging / ADAPTER_FILE)
+    sha = sha256_file(staging / ADAPTER_FILE)
     if (staging / IMAGE_ENCODER_DIR).is_dir():
         sha = hashlib.sha256((sha + _image_encoder_fingerprint(staging / IMAGE_ENCODER_DIR)).encode()).hexdigest()
     record = {
