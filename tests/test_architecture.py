@@ -229,3 +229,23 @@ def test_the_cycle_rule_sees_a_loop(monkeypatch):
     monkeypatch.setitem(globals(), "MODULES", {name: Path(name.replace(".", "/") + ".py") for name in sources})
     monkeypatch.setitem(globals(), "TREES", {name: ast.parse(text) for name, text in sources.items()})
     assert _cycles() == [["photogen.a", "photogen.b"]]
+
+
+def test_the_readme_layout_names_modules_that_exist():
+    """README's Layout section is a map for newcomers: every module it names must be where it says."""
+    readme = (ROOT.parent / "README.md").read_text()
+    layout = readme[readme.index("## Layout") :]
+    missing = []
+    for bullet in re.findall(r"^- (.+?)(?=^- |\Z)", layout, flags=re.M | re.S):
+        names = re.findall(r"`([^`]+)`", bullet)
+        package = ROOT.parent / names[0].rstrip("/") if names and names[0].startswith("photogen/") else None
+        for name in (n.rstrip("/") for n in names):
+            if "/" in name or name.endswith(".py"):
+                found = (ROOT.parent / name).exists() or (ROOT / name).exists()
+            elif package is not None:
+                found = any(package.rglob(f"{name}.py")) or any(p.is_dir() for p in package.rglob(name))
+            else:
+                found = (ROOT.parent / name).exists()
+            if not found:
+                missing.append(name)
+    assert not missing, f"README's Layout names modules that do not exist: {missing}"
