@@ -3,10 +3,15 @@
 
     python bench/unet_bench.py --work /tmp/sd15 --keep --rows torch     # builds the source and fp32 export once
     python bench/generate_bench.py --work /tmp/sd15 [--steps 4] [--size 512] [--reps 3] [--threads N]
+        [--engines photogen-ort,photogen-int8mm,photogen-ortov,openvino,torch]
+        [--ort-openvino-python /tmp/ovenv/bin/python] [--openvino-python PYTHON]
 
 Each engine runs in its own process (its peak RSS is its own), batch 1 without classifier-free guidance
 (as the few-step LCM family runs), the same LCM scheduler, prompt, seed, threads and static shapes:
   photogen-ort  photogen's own TextToImagePipeline on the fp32 export (runtime.session_options)
+  photogen-int8mm  the same on the int8mm export (int8 dynamic MatMuls; text encoder and UNet)
+  photogen-ortov   the same pipeline and fp32 export with the providers photogen chooses itself, in an
+                interpreter with onnxruntime-openvino (--ort-openvino-python): OpenVINO's execution provider
   openvino      the same three ONNX graphs compiled by OpenVINO (f32), the same scheduler loop
   torch         diffusers' StableDiffusionPipeline on the source folder (eager fp32)
 Median of --reps after one warm-up generation. Ratios are printed against photogen-ort.
@@ -27,6 +32,8 @@ import numpy as np
 
 PROMPT = "a watercolor of two friends on a beach at sunset"
 ENGINES = ("photogen-ort", "openvino", "torch")
+# engine -> the export it runs
+_EXPORT = {"photogen-ort": "fp32", "photogen-int8mm": "int8mm", "photogen-ortov": "fp32"}
 
 
 def _peak_rss_mb() -> float:
@@ -39,17 +46,22 @@ def _median_stages(run, reps: int) -> dict[str, float]:  # noqa: ANN001
     return {k: float(np.median([s[k] for s in samples])) for k in samples[0]}
 
 
-def engine_photogen(work: Path, size: int, steps: int, reps: int, threads: int) -> dict[str, float]:
+def engine_photogen(work: Path, size: int, steps: int, reps: int, threads: int, engine_name: str = "photogen-ort"
+                    ) -> dict[str, float]:  # fmt: skip
     from photogen.generate.catalog import get_model_spec
     from photogen.generate.manifest import ExportManifest, SourceInfo
     from photogen.generate.pipelines import TextToImagePipeline
     from photogen.generate.runtime import SessionCache
     from photogen.generate.stable_diffusion import OnnxStableDiffusion
 
-    manifest = ExportManifest(model_id="sd15-random", precision="fp32", opset=17, source=SourceInfo(kind="folder"),
+    precision = _EXPORT[engine_name]
+    manifest = ExportManifest(model_id="sd15-random", precision=precision, opset=17, source=SourceInfo(kind="folder"),
                               files={}, versions={})  # fmt: skip
     spec = get_model_spec("lcm-dreamshaper-v7")
-    engine = OnnxStableDiffusion(work / "fp32", manifest, spec, SessionCache(["CPUExecutionProvider"], threads=threads))
+    # photogen-ortov: what photogen chooses itself (OpenVINO's provider first where onnxruntime-openvino is installed)
+    providers = None if engine_name == "photogen-ortov" else ["CPUExecutionProvider"]
+    cache = SessionCache(providers, threads=threads)
+    engine = OnnxStableDiffusion(work / precision, manifest, spec, cache)
     pipe = TextToImagePipeline(engine)
     t0 = time.perf_counter()
     for component in ("text_encoder", "unet", "vae_decoder"):
@@ -60,7 +72,7 @@ def engine_photogen(work: Path, size: int, steps: int, reps: int, threads: int) 
         t = pipe(PROMPT, steps=steps, guidance_scale=1.0, width=size, height=size, seed=0)[0].timings
         return {"text_s": t["encode_prompt_s"], "unet_s": t["denoise_s"], "vae_s": t["decode_s"], "total_s": t["total_s"]}
 
-    return {**_median_stages(run, reps), "load_s": load_s, "peak_rss_mb": _peak_rss_mb()}
+    return {**_median_stages(run, reps), "load_s": load_s, "peak_rss_mb": _peak_rss_mb(), "provider": cache.providers[0]}
 
 
 def _scheduler(work: Path, steps: int):  # noqa: ANN202
@@ -164,11 +176,17 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--engines", default=",".join(ENGINES))
+    parser.add_argument("--ort-openvino-python", help="an interpreter with onnxruntime-openvino (photogen-ortov)")
+    parser.add_argument("--openvino-python", default=sys.executable, help="an interpreter with openvino (openvino)")
     parser.add_argument("--engine", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    runners = {"photogen-ort": engine_photogen, "openvino": engine_openvino, "torch": engine_torch}
+    runners = {"openvino": engine_openvino, "torch": engine_torch}
     if args.engine:
-        print(json.dumps(runners[args.engine](args.work, args.size, args.steps, args.reps, args.threads)))
+        if args.engine in _EXPORT:
+            result = engine_photogen(args.work, args.size, args.steps, args.reps, args.threads, args.engine)
+        else:
+            result = runners[args.engine](args.work, args.size, args.steps, args.reps, args.threads)
+        print(json.dumps(result))
         return
     if not (args.work / "fp32" / "unet" / "model.onnx").exists():
         parser.error(f"{args.work} has no fp32 export: run bench/unet_bench.py --work {args.work} --keep first")
@@ -178,9 +196,11 @@ def main() -> None:
     for engine in args.engines.split(","):
         common = ["--work", str(args.work), "--steps", str(args.steps), "--size", str(args.size),
                   "--reps", str(args.reps), "--threads", str(args.threads)]  # fmt: skip
-        out = subprocess.run([sys.executable, __file__, "--engine", engine, *common], check=True,
+        python = {"photogen-ortov": args.ort_openvino_python, "openvino": args.openvino_python}.get(engine) or sys.executable
+        out = subprocess.run([python, __file__, "--engine", engine, *common], check=True,
                              stdout=subprocess.PIPE, text=True)  # fmt: skip
         results[engine] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"  {engine}: {results[engine]}", file=sys.stderr, flush=True)
     print(f"{'engine':<14}{'text s':>8}{'UNet s':>8}{'VAE s':>8}{'total s':>9}{'load s':>8}{'peak RSS MB':>13}"
           f"{'total vs photogen':>19}")  # fmt: skip
     base = results.get("photogen-ort", {}).get("total_s")

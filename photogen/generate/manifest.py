@@ -28,13 +28,14 @@ MANIFEST_NAME = "photogen_manifest.json"
 # so exports made by an older photogen are redone rather than fed inputs they do not have.
 # 2: every export records its graphs' measured drift from torch (validation.py)
 EXPORT_FORMAT_VERSION = 2
-Precision = Literal["fp32", "int8", "int8w", "fp16"]
-PRECISIONS: tuple[Precision, ...] = ("fp32", "int8", "int8w", "fp16")
+Precision = Literal["fp32", "int8", "int8w", "int8mm", "fp16"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "int8", "int8w", "int8mm", "fp16")
 # what each precision is, in words a user can check against the graph
 PRECISION_LABELS: dict[str, str] = {
     "fp32": "fp32",
     "int8": "int8 dynamic (int8 weights, activations quantized per call)",
     "int8w": "int8 weight-only (int8 weights on disk, fp32 compute)",
+    "int8mm": "int8 dynamic MatMul (linear layers int8 with activations quantized per call; convolutions fp32)",
     "fp16": "fp16 (GPU)",
 }
 

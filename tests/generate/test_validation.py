@@ -135,7 +135,7 @@ def external_data(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # fp16 here caught a real bug: without shape inference (skipped past 2 GB) the converter made Resize's scales fp16
-@pytest.mark.parametrize("precision", ["int8w", "int8", "fp16"])
+@pytest.mark.parametrize("precision", ["int8w", "int8", "int8mm", "fp16"])
 def test_the_external_data_branch_exports_validates_and_runs(
     external_data: None, gen_settings: Settings, tiny_dir: Path, tiny_exports: dict[str, Path], precision: str
 ) -> None:
@@ -176,6 +176,31 @@ def test_int8_weight_only_keeps_fp32_compute_and_stores_int8(gen_settings: Setti
     assert (root / "unet" / "model.onnx").stat().st_size < 0.45 * fp32_size
     # weight-only moves the output less than dynamic int8 does
     assert manifest.validation["unet"].mean_abs < verify_export(tiny_exports["int8"]).validation["unet"].mean_abs
+
+
+def test_int8_dynamic_matmul_quantizes_the_linear_layers_only(gen_settings: Settings, tiny_exports: dict[str, Path]) -> None:
+    import onnx
+
+    manifest = commands.export("tiny-test", "int8mm", gen_settings)
+    root = export_dir(gen_settings, "tiny-test", "int8mm")
+    graph = onnx.load(str(root / "unet" / "model.onnx")).graph
+    ops = [n.op_type for n in graph.node]
+    # linear layers: int8 weights, activations quantized per call; convolutions and attention's own MatMuls fp32
+    assert "MatMulInteger" in ops and "DynamicQuantizeLinear" in ops and "ConvInteger" not in ops
+    assert "Conv" in ops and "MatMul" in ops
+    inits = {t.name: t for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "MatMulInteger":
+            assert inits[node.input[1]].data_type == onnx.TensorProto.INT8
+        if node.op_type == "Conv":
+            assert inits[node.input[1]].data_type == onnx.TensorProto.FLOAT
+    # each activation is quantized once, however many linear layers read it (attention's q, k and v)
+    quantized = [n.input[0] for n in graph.node if n.op_type == "DynamicQuantizeLinear"]
+    assert len(quantized) == len(set(quantized)) < ops.count("MatMulInteger")
+    assert all(d.within_bound for d in manifest.validation.values())
+    assert 1e-4 < manifest.validation["unet"].mean_abs
+    rows = commands.model_info("tiny-test", gen_settings).drift
+    assert "int8 dynamic MatMul" in next(r.precision_label for r in rows if r.precision == "int8mm")
 
 
 def test_models_info_shows_each_graphs_drift(gen_settings: Settings, tiny_exports: dict[str, Path]) -> None:
