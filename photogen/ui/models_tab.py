@@ -224,7 +224,8 @@ def build(settings: Settings, on_removed: Callable[[str], None] | None = None) -
             check_btn = gr.Button("Check on the hub (size, full license)", elem_id="models-check")
         with gr.Row():
             precision = gr.Radio(list(PRECISIONS), value=commands.default_precision(), elem_id="models-precision",
-                                 label="Precision (chosen for this computer: fp16 on a GPU, fp32 on a CPU; int8 is smallest)")  # fmt: skip
+                                 label="Precision (chosen for this computer: fp16 on a GPU, fp32 on a CPU; int8mm is "
+                                       "faster on a CPU, int8 and int8w are smallest)")  # fmt: skip
             export_btn = gr.Button("Export for this computer", elem_id="models-export")
         with gr.Row():
             delete_export_btn = gr.Button("Delete this export", variant="stop")
