@@ -35,7 +35,8 @@ PRECISION_LABELS: dict[str, str] = {
     "fp32": "fp32",
     "int8": "int8 dynamic (int8 weights, activations quantized per call)",
     "int8w": "int8 weight-only (int8 weights on disk, fp32 compute)",
-    "int8mm": "int8 dynamic MatMul (linear layers int8 with activations quantized per call; convolutions fp32)",
+    "int8mm": "int8 dynamic MatMul (linear layers int8 with activations quantized per call; "
+    "other weights int8 on disk, fp32 compute)",
     "fp16": "fp16 (GPU)",
 }
 

@@ -53,6 +53,9 @@ def convert_here(model_path: Path, precision: str, external_over: int) -> None:
     elif precision == "int8w":
         quantize_weights_only_int8(model_path, external_over)
     elif precision == "int8mm":
+        # the convolutions' (and embeddings') weights int8 on disk, folded to fp32 at load (as int8w);
+        # the linear layers int8 with activations quantized per call
+        quantize_weights_only_int8(model_path, external_over, op_types=("Conv", "Gemm", "Gather"))
         quantize_matmuls_dynamic_int8(model_path, external_over)
     elif precision == "fp16":
         convert_to_fp16(model_path, external_over)

@@ -44,7 +44,7 @@ class DriftBound(BaseModel):
 
 # Measured on the tiny random-weight model (tests/generate/test_validation.py logs them), mean relative:
 # fp32 ~1e-6, fp16 ~2e-3, int8 weight-only ~1.5%, int8 dynamic ~6% (UNet) to ~12% (text encoder), int8
-# dynamic MatMul ~0.5% (UNet; 1.0% on the full-size UNet, bench/unet_bench.py) to ~3% (text encoder). The
+# dynamic MatMul ~0.5% (UNet; 1.5% on the full-size UNet, bench/unet_bench.py) to ~3% (text encoder). The
 # bounds leave room for real weights, while a wrong graph (a scaled or swapped weight) lands near 100%.
 DRIFT_BOUNDS: dict[str, DriftBound] = {
     "fp32": DriftBound(max_rel=1e-3, mean_rel=1e-4),
