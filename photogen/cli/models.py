@@ -74,7 +74,7 @@ def models_import(ctx: typer.Context, path: Path, name: Annotated[str | None, ty
 def models_export(
     ctx: typer.Context,
     model_id: str,
-    precision: Annotated[str | None, typer.Option(help="fp32; int8 (dynamic: int8 weights and activations, least memory, slower on CPU); int8w (weight-only: int8 weights on disk, fp32 compute); fp16 (GPU).")] = None,
+    precision: Annotated[str | None, typer.Option(help="fp32; int8 (dynamic: int8 weights and activations, least memory, slower on CPU); int8w (weight-only: int8 weights on disk, fp32 compute); int8mm (int8 linear layers with int8-stored convolutions: small and fastest on a CPU); fp16 (GPU).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Export again even if a sound export exists.")] = False,
     as_json: JsonOpt = False,
 ) -> None:

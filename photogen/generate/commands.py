@@ -26,6 +26,7 @@ from photogen.generate.manifest import (
     PRECISIONS,
     ExportInvalidError,
     ExportManifest,
+    FileHashes,
     Precision,
     read_manifest,
     verify_export,
@@ -125,18 +126,19 @@ def export_drift(model_id: str, settings: Settings) -> list[ExportDrift]:
     return rows
 
 
-def _export_state(settings: Settings, installed: InstalledModel | None, model_id: str, precision: Precision) -> str:
+def _export_state(settings: Settings, installed: InstalledModel | None, model_id: str, precision: Precision,
+                  hashes: FileHashes | None) -> str:  # fmt: skip
     path = export_dir(settings, model_id, precision)
     if not path.exists():
         return "missing"
     try:
-        verify_export(path, installed.source if installed else None)
+        verify_export(path, installed.source if installed else None, hashes)
     except ExportInvalidError as e:
         return f"stale: {e}"
     return "ready"
 
 
-def _status(spec: ModelSpec, settings: Settings) -> ModelStatus:
+def _status(spec: ModelSpec, settings: Settings, hashes: FileHashes | None = None) -> ModelStatus:
     try:
         installed: InstalledModel | None = installed_model(spec.id, settings)
     except PhotogenError:
@@ -151,7 +153,7 @@ def _status(spec: ModelSpec, settings: Settings) -> ModelStatus:
         default_steps=spec.default_steps,
         identity_adapters=spec.identity_adapters,
         installed=installed is not None,
-        exports={p: _export_state(settings, installed, spec.id, p) for p in PRECISIONS},
+        exports={p: _export_state(settings, installed, spec.id, p, hashes) for p in PRECISIONS},
         installed_bytes=folder_bytes(models_home(settings) / spec.id),
         export_bytes={p: folder_bytes(export_dir(settings, spec.id, p)) for p in PRECISIONS},
         drift=tuple(export_drift(spec.id, settings)),
@@ -165,17 +167,20 @@ def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def list_models(settings: Settings) -> list[ModelStatus]:
-    """`photogen models list`: the catalog plus every imported model, with install and export state."""
+def list_models(settings: Settings, hashes: FileHashes | None = None) -> list[ModelStatus]:
+    """`photogen models list`: the catalog plus every imported model, with install and export state.
+
+    `hashes`: the caller's FileHashes (a panel that lists again and again keeps one), so exports it
+    has checked unchanged are not read again."""
     ids = [s.id for s in CATALOG] + [m for m in list_installed(settings) if m not in {s.id for s in CATALOG}]
-    return [model_info(model_id, settings) for model_id in ids]
+    return [model_info(model_id, settings, hashes) for model_id in ids]
 
 
-def model_info(model_id: str, settings: Settings) -> ModelStatus:
+def model_info(model_id: str, settings: Settings, hashes: FileHashes | None = None) -> ModelStatus:
     """`photogen models info ID`."""
     if model_id in {s.id for s in CATALOG}:
-        return _status(get_model_spec(model_id), settings)
-    return _status(installed_model(model_id, settings).spec, settings)
+        return _status(get_model_spec(model_id), settings, hashes)
+    return _status(installed_model(model_id, settings).spec, settings, hashes)
 
 
 def download(model: str | ModelSpec, settings: Settings, accept_license: bool | LicensePrompt = False,

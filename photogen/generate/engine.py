@@ -20,7 +20,7 @@ from photogen.box import Box
 from photogen.errors import PhotogenError
 from photogen.generate.denoising import GeneratedImage, StepCallback
 from photogen.generate.export import StageProgress, ensure_export, export_dir, model_files_bytes
-from photogen.generate.manifest import Precision
+from photogen.generate.manifest import FileHashes, Precision
 from photogen.generate.person_mask import grabcut_person_mask
 from photogen.generate.pipelines import (
     BackgroundPipeline,
@@ -47,9 +47,10 @@ _MEMORY_HEADROOM = 1.5
 def default_precision(providers: Sequence[str] | None = None) -> Precision:
     """fp16 on a GPU, fp32 on a CPU.
 
-    Not int8 (dynamic) on CPU: bench/unet_bench.py measured it at 25% of the fp32 size and a third of its
-    peak memory, but several times slower per step (ONNX Runtime's ConvInteger is slow), so it is the
-    low-memory choice; int8w (weight-only) has the same disk size and runs fp32 kernels.
+    Not int8 (dynamic) on CPU: bench/unet_bench.py measured it at 25% of the fp32 size but nearly twice
+    as slow per step (ONNX Runtime's ConvInteger is slow). int8mm is the fastest CPU option measured
+    (0.83x fp32's step time at a quarter of its size, 1.5% drift on random weights), but its quality on
+    real weights is unmeasured, so it is offered by name rather than chosen for the user.
     """
     providers = providers if providers is not None else choose_providers()
     gpu = ("CUDAExecutionProvider", "TensorrtExecutionProvider", "DmlExecutionProvider")
@@ -123,6 +124,7 @@ class DiffusionEngine:
         self._models: dict[tuple[str, str, str | None], OnnxStableDiffusion] = {}
         self._lock = threading.Lock()
         self._face_analyzer: Any = None
+        self.hashes = FileHashes()  # an export this engine has checked is not hashed again while unchanged
 
     def load(self, model_id: str, precision: Precision | None = None, progress: StageProgress | None = None,
              adapter_id: str | None = None) -> OnnxStableDiffusion:  # fmt: skip
@@ -134,7 +136,7 @@ class DiffusionEngine:
                 installed = installed_model(model_id, self.settings)
                 if adapter_id is None:
                     self.cache.drop(export_dir(self.settings, model_id, precision))
-                    path, manifest = ensure_export(installed, precision, self.settings, progress=progress)
+                    path, manifest = ensure_export(installed, precision, self.settings, progress=progress, hashes=self.hashes)
                 else:
                     from photogen.generate.identity.export import ensure_identity_export, identity_variant
                     from photogen.generate.identity.weights import installed_adapter

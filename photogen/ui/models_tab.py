@@ -21,7 +21,7 @@ from photogen.errors import PhotogenError, Refusal
 from photogen.generate import commands
 from photogen.generate.catalog import CATALOG, get_model_spec
 from photogen.generate.identity.adapters import ADAPTERS
-from photogen.generate.manifest import PRECISIONS
+from photogen.generate.manifest import PRECISIONS, FileHashes
 from photogen.generate.sources import accepted_licenses, is_license_accepted, record_license_acceptance
 from photogen.settings import Settings
 from photogen.ui.access import Capability
@@ -43,10 +43,10 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:.2f} GB" if n else "-"
 
 
-def catalog_rows(settings: Settings) -> list[list[Any]]:
+def catalog_rows(settings: Settings, hashes: FileHashes | None = None) -> list[list[Any]]:
     """One row a model: the catalog's download size, the license, and what is on disk (measured)."""
     rows = []
-    for m in commands.list_models(settings):
+    for m in commands.list_models(settings, hashes):
         exports = ", ".join(f"{p} {state.split(':')[0]} ({_gb(m.export_bytes.get(p, 0))})"
                             for p, state in m.exports.items() if state != "missing")  # fmt: skip
         on_disk = "no" if not m.installed else "yes (your folder, used in place)" if m.installed_bytes < 1_000_000 \
@@ -55,8 +55,8 @@ def catalog_rows(settings: Settings) -> list[list[Any]]:
     return rows
 
 
-def model_choices(settings: Settings) -> list[tuple[str, str]]:
-    return [(m.title, m.id) for m in commands.list_models(settings)]
+def model_choices(settings: Settings, hashes: FileHashes | None = None) -> list[tuple[str, str]]:
+    return [(m.title, m.id) for m in commands.list_models(settings, hashes)]
 
 
 def license_text(settings: Settings, model_id: str | None, fetched: str | None = None) -> tuple[str, bool]:
@@ -202,6 +202,8 @@ def build(settings: Settings, on_removed: Callable[[str], None] | None = None) -
     """`on_removed(model_id)`: called after a model or an export is deleted (the app unloads it)."""
     # a running download's cancel switch, by browser session (not a module global: one per app and visitor)
     running: dict[str, threading.Event] = {}
+    # the exports this tab has checked, so a refresh does not read gigabytes again (one per app, like `running`)
+    hashes = FileHashes()
     with gr.Tab("Models", id="models") as tab:
         gr.Markdown(
             "AI styles and new scenes need a diffusion model, downloaded once from the Hugging Face hub (its "
@@ -215,7 +217,7 @@ def build(settings: Settings, on_removed: Callable[[str], None] | None = None) -
             unlock_btn = gr.Button("Unlock model controls")
         table = gr.Dataframe(headers=["Model", "ID", "Download", "License", "Installed", "Exports"],
                              interactive=False, elem_id="models-catalog")  # fmt: skip
-        model = gr.Dropdown(label="Model", choices=model_choices(settings), value=CATALOG[0].id, elem_id="models-model")
+        model = gr.Dropdown(label="Model", choices=model_choices(settings, hashes), value=CATALOG[0].id, elem_id="models-model")
         license_md = gr.Markdown(elem_id="models-license")
         accept = gr.Checkbox(label="I have read and accept this license", elem_id="models-accept")
         with gr.Row():
@@ -242,7 +244,7 @@ def build(settings: Settings, on_removed: Callable[[str], None] | None = None) -
         @readable_errors
         def _refresh(_session: Any, chosen: str | None) -> tuple[Any, ...]:
             text, accepted = license_text(settings, chosen)
-            return catalog_rows(settings), gr.update(choices=model_choices(settings)), text, accepted
+            return catalog_rows(settings, hashes), gr.update(choices=model_choices(settings, hashes)), text, accepted
 
         refresh_io: dict[str, Any] = {"inputs": [model], "outputs": [table, model, license_md, accept]}
 

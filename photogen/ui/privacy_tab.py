@@ -39,8 +39,11 @@ def audit_rows(library: Library, limit: int = 200) -> list[list[Any]]:
 def model_license_rows(library: Library) -> list[list[Any]]:
     """The installed models, their licenses, and whether you accepted them."""
     from photogen.generate.commands import list_models
+    from photogen.generate.manifest import FileHashes
 
-    return [[m.id, m.title, m.license, "yes" if m.installed else "no"] for m in list_models(library.settings) if m.installed]
+    # the library's FileHashes: a refresh does not hash the exports again while they are unchanged
+    hashes = library.cache.setdefault("export_hashes", FileHashes())
+    return [[m.id, m.title, m.license, "yes" if m.installed else "no"] for m in list_models(library.settings, hashes) if m.installed]
 
 
 def runtime_facts(s: UISession, request: gr.Request | None = None) -> str:

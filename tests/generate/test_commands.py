@@ -92,3 +92,28 @@ def test_a_deleted_model_is_not_used_from_memory_once_forgotten(settings: Settin
     engine.forget("tiny-test")
     with pytest.raises(PhotogenError, match="'tiny-test' is not installed"):
         engine.generate(request)
+
+
+def test_listing_models_again_with_one_file_hashes_reads_no_export_twice(gen_settings: Settings, tiny_exports: dict,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    from photogen.generate import manifest as manifest_module
+    from photogen.generate.manifest import FileHashes
+
+    hashed: list[str] = []
+    real = manifest_module.sha256_file
+    monkeypatch.setattr(manifest_module, "sha256_file", lambda path: hashed.append(str(path)) or real(path))
+    hashes = FileHashes()
+    first = commands.list_models(gen_settings, hashes)
+    read_once = len(hashed)
+    assert read_once > 0 and [m for m in first if m.id == "tiny-test"][0].exports["fp32"] == "ready"
+    assert commands.list_models(gen_settings, hashes) == first
+    assert len(hashed) == read_once, "an unchanged export was hashed again"
+    commands.list_models(gen_settings)  # without one, every listing reads the files afresh
+    assert len(hashed) == 2 * read_once
+
+
+def test_the_default_precision_is_fp16_on_a_gpu_and_fp32_on_a_cpu() -> None:
+    assert commands.default_precision(["CUDAExecutionProvider", "CPUExecutionProvider"]) == "fp16"
+    assert commands.default_precision(["DmlExecutionProvider", "CPUExecutionProvider"]) == "fp16"
+    assert commands.default_precision(["OpenVINOExecutionProvider", "CPUExecutionProvider"]) == "fp32"
+    assert commands.default_precision(["CPUExecutionProvider"]) == "fp32"
